@@ -1,0 +1,1 @@
+"""Node access: running argv lists and reading files, locally or under ``--root``."""

@@ -1,0 +1,1 @@
+"""Cluster providers behind one small interface (see :mod:`harness.providers.base`)."""
