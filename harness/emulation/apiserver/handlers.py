@@ -1,0 +1,226 @@
+"""Resource handlers of the Kubernetes API stand-in (a test stand-in, never a product
+component): turn one parsed REST request into a ``Store`` call and its JSON answer.
+
+Paths: ``{prefix}[/namespaces/{ns}]/{plural}[/{name}[/{subresource}]]`` where
+``prefix`` is ``/api/v1`` or ``/apis/{group}/{version}``; ``/api/v1/namespaces/{name}``
+is the Namespace object itself. Verbs: GET (get, list, ``?watch=true``), POST, PUT,
+PATCH (content type picks json / merge / strategic / apply), DELETE (object, or the
+collection with selectors).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from . import errors
+from .resources import ResourceType, by_path
+from .store import Store
+from .watching import WatchStream
+
+__all__ = ["STORE_KEY", "WATCHES_KEY", "ApiRequest", "handle_api"]
+
+log = logging.getLogger(__name__)
+
+STORE_KEY = web.AppKey("store", Store)
+WATCHES_KEY: web.AppKey[set[WatchStream]] = web.AppKey("watches")
+_NOT_FOUND = errors.ApiError(
+    404, "NotFound", "the server could not find the requested resource"
+)
+_GRACEFUL = ("pods", "namespaces")
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        body=json.dumps(body, separators=(",", ":")).encode(),
+        status=status,
+        content_type="application/json",
+    )
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """Which resource, namespace, object and subresource a path addresses."""
+
+    rt: ResourceType
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+
+    @classmethod
+    def from_parts(cls, group: str, version: str, rest: list[str]) -> ApiRequest:
+        namespace = None
+        if (
+            len(rest) >= 3
+            and rest[0] == "namespaces"
+            and rest[2]
+            not in (
+                "status",
+                "finalize",
+            )
+        ):
+            namespace, rest = rest[1], rest[2:]
+        rt = by_path(group, version, rest[0]) if rest else None
+        if rt is None or len(rest) > 3 or (namespace and not rt.namespaced):
+            raise _NOT_FOUND
+        name = rest[1] if len(rest) > 1 else None
+        sub = rest[2] if len(rest) > 2 else None
+        if sub is not None and sub not in rt.subresources:
+            raise _NOT_FOUND
+        return cls(rt, namespace, name, sub)
+
+
+def _int(value: Any, what: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise errors.bad_request(f"invalid {what}: {value!r}") from None
+
+
+async def handle_api(
+    request: web.Request, api: ApiRequest, body: Any
+) -> web.StreamResponse:
+    store = request.app[STORE_KEY]
+    q = request.query
+    dry_run = "All" in q.getall("dryRun", [])
+    method = request.method
+    if method == "GET":
+        if api.name is not None:
+            return _json(store.get(api.rt, api.name, api.namespace))
+        if q.get("watch") in ("true", "1"):
+            return await _watch(request, store, api)
+        return _list(store, api, q.get("labelSelector"), q.get("fieldSelector"))
+    if method == "POST" and api.name is None:
+        if not isinstance(body, dict):
+            raise errors.bad_request("the request body must be a JSON object")
+        return _json(store.create(api.rt, body, api.namespace, dry_run=dry_run), 201)
+    if method == "DELETE":
+        return _delete(store, api, body if isinstance(body, dict) else {}, q, dry_run)
+    if api.name is None:
+        raise errors.method_not_allowed()
+    if method == "PUT":
+        if not isinstance(body, dict):
+            raise errors.bad_request("the request body must be a JSON object")
+        obj = store.replace(
+            api.rt, api.name, body, api.namespace, api.subresource, dry_run=dry_run
+        )
+        return _json(obj)
+    if method == "PATCH":
+        ctype = request.headers.get("Content-Type", "")
+        obj = store.patch(
+            api.rt,
+            api.name,
+            body,
+            ctype,
+            api.namespace,
+            api.subresource,
+            dry_run=dry_run,
+        )
+        return _json(obj)
+    raise errors.method_not_allowed()
+
+
+def _list(
+    store: Store, api: ApiRequest, label: str | None, field: str | None
+) -> web.Response:
+    rv = store.resource_version
+    items = store.list(api.rt, api.namespace, label, field)
+    return _json(
+        {
+            "kind": f"{api.rt.kind}List",
+            "apiVersion": api.rt.api_version,
+            "metadata": {"resourceVersion": rv},
+            "items": items,
+        }
+    )
+
+
+def _delete(
+    store: Store, api: ApiRequest, options: dict[str, Any], q: Any, dry_run: bool
+) -> web.Response:
+    grace = _int(
+        options.get("gracePeriodSeconds", q.get("gracePeriodSeconds")),
+        "gracePeriodSeconds",
+    )
+    policy = options.get("propagationPolicy") or q.get("propagationPolicy")
+    if options.get("orphanDependents") is True:
+        policy = "Orphan"
+    if api.name is None:
+        deleted = []
+        for obj in store.list(
+            api.rt, api.namespace, q.get("labelSelector"), q.get("fieldSelector")
+        ):
+            meta = obj["metadata"]
+            if not dry_run:
+                obj = store.delete(
+                    api.rt,
+                    meta["name"],
+                    meta.get("namespace"),
+                    grace,
+                    propagation_policy=policy,
+                )
+            deleted.append(obj)
+        return _json(
+            {
+                "kind": f"{api.rt.kind}List",
+                "apiVersion": api.rt.api_version,
+                "metadata": {"resourceVersion": store.resource_version},
+                "items": deleted,
+            }
+        )
+    if dry_run:
+        return _json(store.get(api.rt, api.name, api.namespace))
+    obj = store.delete(
+        api.rt,
+        api.name,
+        api.namespace,
+        grace,
+        propagation_policy=policy,
+        preconditions=options.get("preconditions"),
+    )
+    try:
+        store.get(api.rt, api.name, api.namespace)
+        still = True
+    except errors.ApiError:
+        still = False
+    if still or api.rt.plural in _GRACEFUL:
+        return _json(obj, 202 if still else 200)
+    return _json(errors.status_success(api.rt, api.name, obj["metadata"].get("uid")))
+
+
+async def _watch(
+    request: web.Request, store: Store, api: ApiRequest
+) -> web.StreamResponse:
+    q = request.query
+    timeout = _int(q.get("timeoutSeconds"), "timeoutSeconds")
+    stream = store.watch(
+        api.rt,
+        api.namespace,
+        q.get("labelSelector"),
+        q.get("fieldSelector"),
+        q.get("resourceVersion"),
+        timeout=None if timeout is None else float(timeout),
+    )
+    watches = request.app[WATCHES_KEY]
+    watches.add(stream)
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    response.enable_chunked_encoding()
+    try:
+        await response.prepare(request)
+        async with stream:
+            async for type_, obj in stream:
+                line = json.dumps({"type": type_, "object": obj}, separators=(",", ":"))
+                await response.write(line.encode() + b"\n")
+        await response.write_eof()
+    except (ConnectionResetError, ConnectionError):
+        log.debug("watch client of %s went away", api.rt)
+    finally:
+        stream.stop()
+        watches.discard(stream)
+    return response
