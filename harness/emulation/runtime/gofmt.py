@@ -47,6 +47,8 @@ def go_json_error(data: bytes) -> str | None:
         if not stripped or err.pos >= len(text.rstrip()):
             return "unexpected end of JSON input"
         char = text[err.pos]
+        if err.msg.startswith("Expecting value") and char in "tfn":
+            return _literal_error(text[err.pos :])
         if err.msg.startswith("Expecting value"):
             return f"invalid character {_go_char(char)} looking for beginning of value"
         if err.msg.startswith("Extra data"):
@@ -69,6 +71,19 @@ def go_json_error(data: bytes) -> str | None:
     except ValueError:
         return "invalid character 'N' looking for beginning of value"
     return None
+
+
+def _literal_error(rest: str) -> str:
+    word = {"t": "true", "f": "false", "n": "null"}[rest[0]]
+    for index, expected in enumerate(word):
+        if index >= len(rest):
+            return "unexpected end of JSON input"
+        if rest[index] != expected:
+            return (
+                f"invalid character {_go_char(rest[index])} in literal {word} "
+                f"(expecting {_go_char(expected)})"
+            )
+    return f"invalid character {_go_char(rest[len(word)])} after top-level value"
 
 
 def _go_char(char: str) -> str:
