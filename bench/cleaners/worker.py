@@ -1,0 +1,88 @@
+"""Run one cleaner inside a node's netns and time it.
+
+``run_in_node`` starts ``nsenter --net=NS -- unshare --mount --propagation slave
+-- python -m bench.cleaners.worker``; the worker remounts /sys for that netns
+(what ``ip netns exec`` does, so sysfs shows the node's links), then times only
+the cleaner itself (``time.perf_counter``): namespace switch and interpreter
+start-up are outside every measurement. It prints one JSON line: cleaner,
+seconds, ok, note, commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .competitors import CLEANERS
+
+REPO = Path(__file__).resolve().parents[2]
+TIMEOUT = 900
+
+
+@dataclass
+class RunResult:
+    """What the worker reports."""
+
+    cleaner: str
+    seconds: float
+    ok: bool
+    note: str
+    commands: int
+
+
+def run_in_node(netns: str, cleaner: str, root: Path, journal: Path) -> RunResult:
+    """Run ``cleaner`` in the netns at path ``netns``; bounded by TIMEOUT."""
+    argv = ["nsenter", f"--net={netns}", "--", "unshare", "--mount", "--propagation"]
+    argv += ["slave", "--", sys.executable, "-m", "bench.cleaners.worker", cleaner]
+    argv += ["--root", str(root), "--journal", str(journal), "--remount-sys"]
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    try:
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, timeout=TIMEOUT, cwd=REPO, env=env
+        )
+    except subprocess.TimeoutExpired:
+        return RunResult(
+            cleaner, float(TIMEOUT), False, f"timed out after {TIMEOUT}s", 0
+        )
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        note = f"worker failed rc={proc.returncode}: {proc.stderr.strip()[-300:]}"
+        return RunResult(cleaner, 0.0, False, note, 0)
+    return RunResult(**json.loads(lines[-1]))
+
+
+def remount_sys() -> None:
+    """Mount a sysfs of the current netns on /sys (private mount ns only)."""
+    for argv in (["umount", "-l", "/sys"], ["mount", "-t", "sysfs", "sysfs", "/sys"]):
+        subprocess.run(argv, capture_output=True, timeout=30, check=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Worker entry point (already inside the node's netns)."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("cleaner", choices=sorted(CLEANERS))
+    parser.add_argument("--root", type=Path, required=True)
+    parser.add_argument("--journal", type=Path, required=True)
+    parser.add_argument("--remount-sys", action="store_true")
+    args = parser.parse_args(argv)
+    if args.remount_sys:
+        remount_sys()
+    args.journal.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    outcome = CLEANERS[args.cleaner](args.root, args.journal)
+    seconds = time.perf_counter() - start
+    result = RunResult(
+        args.cleaner, seconds, outcome.ok, outcome.note, outcome.commands
+    )
+    print(json.dumps(asdict(result)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

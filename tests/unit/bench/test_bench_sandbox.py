@@ -1,0 +1,52 @@
+"""Real-kernel smoke test: the small node, censused after do-nothing and k3s-style."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+
+from bench.cleaners import census, nodestate
+from bench.cleaners.spec import SIZES
+from bench.cleaners.worker import run_in_node
+
+pytestmark = [
+    pytest.mark.sandbox,
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
+    pytest.mark.skipif(
+        not all(shutil.which(t) for t in ("nsenter", "unshare", "ip", "bridge")),
+        reason="needs nsenter, unshare, ip and bridge",
+    ),
+]
+
+
+def run(cleaner: str) -> tuple[census.Census, nodestate.Node]:
+    with nodestate.built_node(SIZES["small"]) as node:
+        result = run_in_node(node.netns, cleaner, node.root, node.journal)
+        assert result.ok, result.note
+        seen = census.observe(node.netns, node.root)
+        return census.compare(node.spec.flannel, node.spec.foreign, seen), node
+
+
+def test_noop_leaves_everything() -> None:
+    c, node = run("noop")
+    assert c.left == node.spec.total("flannel") and c.lost == 0
+    assert not node.workdir.exists() and node.fd == -1  # torn down
+
+
+def test_k3s_style_loses_foreign_objects() -> None:
+    c, node = run("k3s-style")
+    assert c.lost > 0
+    assert c.foreign_lost["rule"] > 0  # kube-proxy's KUBE- rules
+    kube = [r for r in node.spec.foreign["rule"] if "KUBE-" in r[1]]
+    assert c.foreign_lost["rule"] == len(kube)
+    # podman's IPAM dir and files under /var/lib/cni, and its result cache
+    podman = [f for f in node.spec.foreign["file"] if f[0].startswith("var/lib/cni/")]
+    assert c.foreign_lost["file"] == len(podman) > 0
+    # what k3s-killall does not touch: /etc/cni, /opt/cni/bin, /run/flannel
+    assert c.flannel_left == {k: 4 if k == "file" else 0 for k in c.flannel_left}
