@@ -151,6 +151,8 @@ class Lifecycle:
                 if orphan or rest:
                     new = clone(dep)
                     new["metadata"]["ownerReferences"] = rest
+                    if not rest:
+                        del new["metadata"]["ownerReferences"]
                     self._store._commit(dep_rt, "MODIFIED", new, dep)
                 else:
                     try:

@@ -6,10 +6,14 @@ import json
 import subprocess
 import threading
 import time
-
-from conftest import FLANNEL_MANIFEST, KubectlRunner
+from collections.abc import Callable
+from pathlib import Path
 
 from harness.emulation.apiserver.threaded import ThreadedServer
+
+FLANNEL_MANIFEST = Path(__file__).parent / "data" / "kube-flannel.yml"
+KubectlRunner = Callable[..., subprocess.CompletedProcess[str]]
+
 
 NODE = {
     "apiVersion": "v1",
@@ -174,6 +178,7 @@ def test_wait_for_delete(kubectl: KubectlRunner) -> None:
 def test_get_watch_with_timeout_streams_changes(
     kubectl: KubectlRunner, apiserver: ThreadedServer
 ) -> None:
+
     kubectl("create", "-f", "-", input=_pod("w1", {"app": "w"}))
 
     def later() -> None:
