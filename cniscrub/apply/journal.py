@@ -1,0 +1,85 @@
+"""The journal of one apply run: the plan, a backup record per object *before* it is
+touched, and each result -- enough for ``cniscrub restore`` to put everything back.
+
+Layout of ``<journal-dir>/<UTC timestamp>-<plan id>/``::
+
+    plan.json        the plan that was applied
+    journal.jsonl    one JSON event per line: backup, result (fsync'd as written)
+    blobs/<n>        raw bytes of backed-up files (named by action id)
+
+>>> import tempfile; j = Journal.create(tempfile.mkdtemp(), "abc", {"x": 1})
+>>> j.record({"event": "backup", "action": 1}); [e["event"] for e in j.events()]
+['backup']
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from cniscrub.errors import BackupError, RestoreError
+
+DEFAULT_JOURNAL_DIR = "/var/lib/cniscrub/journal"
+
+
+class Journal:
+    """Append-only journal directory."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    @classmethod
+    def create(cls, base: str, plan_id: str, plan: dict[str, Any]) -> Journal:
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        path = os.path.join(base, f"{stamp}-{plan_id}")
+        n = 1
+        while os.path.exists(path):
+            n += 1
+            path = os.path.join(base, f"{stamp}-{plan_id}.{n}")
+        try:
+            os.makedirs(os.path.join(path, "blobs"), mode=0o700)
+            with open(os.path.join(path, "plan.json"), "w", encoding="utf-8") as fh:
+                json.dump(plan, fh, indent=1, sort_keys=True)
+        except OSError as exc:
+            raise BackupError(f"cannot create journal {path}: {exc}") from exc
+        return cls(path)
+
+    @classmethod
+    def open(cls, path: str) -> Journal:
+        if not os.path.isfile(os.path.join(path, "journal.jsonl")):
+            raise RestoreError(f"{path} is not a cniscrub journal (no journal.jsonl)")
+        return cls(path)
+
+    def record(self, event: dict[str, Any]) -> None:
+        line = json.dumps(event, sort_keys=True) + "\n"
+        fd = os.open(os.path.join(self.path, "journal.jsonl"),
+                     os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def save_blob(self, name: str, data: bytes) -> str:
+        path = os.path.join(self.path, "blobs", name)
+        with open(path, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        return name
+
+    def blob(self, name: str) -> bytes:
+        with open(os.path.join(self.path, "blobs", name), "rb") as fh:
+            return fh.read()
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        with open(os.path.join(self.path, "journal.jsonl"), encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    try:
+                        yield json.loads(line)
+                    except ValueError:
+                        continue  # a line torn by SIGKILL: ignore it

@@ -1,0 +1,51 @@
+"""One cleaner at a time: an exclusive, non-blocking ``flock`` on ``/run/cniscrub.lock``.
+
+The lock lives on the running node (not under ``--root``); tests point it elsewhere.
+
+>>> import tempfile, os; p = os.path.join(tempfile.mkdtemp(), "l")
+>>> with CleanerLock(p): pass
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from types import TracebackType
+
+from cniscrub.errors import PreflightError
+
+DEFAULT_LOCK = "/run/cniscrub.lock"
+
+
+class LockHeldError(PreflightError):
+    """Another cniscrub process holds the lock."""
+
+
+class CleanerLock:
+    """Context manager holding the lock; raises :class:`LockHeldError` if taken."""
+
+    def __init__(self, path: str = DEFAULT_LOCK) -> None:
+        self.path = path
+        self.fd = -1
+
+    def __enter__(self) -> CleanerLock:
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            raise LockHeldError(
+                f"another cniscrub holds the lock {self.path}; refusing to run"
+            ) from None
+        os.ftruncate(self.fd, 0)
+        os.write(self.fd, f"{os.getpid()}\n".encode())
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)

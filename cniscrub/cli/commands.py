@@ -1,0 +1,164 @@
+"""The four subcommands: build the context, call the library, render, return an exit code.
+
+Library code never prints; this module writes tagged human lines or one JSON document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from typing import Any
+
+from cniscrub.apply.journal import Journal
+from cniscrub.apply.lock import CleanerLock, LockHeldError
+from cniscrub.cli.render import plan_lines, result_lines
+from cniscrub.errors import CleanerError, PlanError, StalePlanError
+from cniscrub.exitcodes import ExitCode
+from cniscrub.inventory import collect_inventory
+from cniscrub.node.local import LocalRunner
+from cniscrub.node.rootfs import RootFS
+from cniscrub.plan.model import Plan
+from cniscrub.plan.planner import Policy, build_plan
+
+log = logging.getLogger(__name__)
+
+
+def _out(args: argparse.Namespace, doc: dict[str, Any], lines: list[str]) -> None:
+    if args.json:
+        sys.stdout.write(json.dumps(doc, indent=1, sort_keys=True, default=str) + "\n")
+    else:
+        sys.stdout.write("".join(line + "\n" for line in lines))
+
+
+def _err(msg: str) -> None:
+    sys.stderr.write(f"cniscrub: {msg}\n")
+
+
+def make_plan(root: str, cni: str, force: bool = False) -> Plan:
+    inv = collect_inventory(RootFS(root), LocalRunner())
+    return build_plan(inv, Policy(cni=cni, force=force))
+
+
+def cmd_plan(args: argparse.Namespace) -> ExitCode:
+    plan = make_plan(args.root, args.cni)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as fh:
+            json.dump(plan.to_json(), fh, indent=1, sort_keys=True)
+    code = ExitCode.OK if plan.empty else ExitCode.CHANGES_PENDING
+    _out(args, {**plan.to_json(), "exit_code": int(code)}, list(plan_lines(plan)))
+    return code
+
+
+def cmd_verify(args: argparse.Namespace) -> ExitCode:
+    plan = make_plan(args.root, args.cni)
+    code = ExitCode.OK if plan.empty else ExitCode.CHANGES_PENDING
+    doc = {"schema": "cniscrub/verify/v1", "clean": plan.empty,
+           "residue": [a.to_json() for a in plan.actions],
+           "left_alone": [{"target": t, "why": w} for t, w in plan.left_alone],
+           "warnings": list(plan.warnings), "exit_code": int(code)}
+    lines = list(plan_lines(plan, "verify"))
+    lines.append("[verify] ✓ clean" if plan.empty else "[verify] ✗ Flannel residue remains")
+    _out(args, doc, lines)
+    return code
+
+
+def _load_plan(path: str) -> Plan:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return Plan.from_json(json.load(fh))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise PlanError(f"cannot read plan {path}: {exc}") from exc
+
+
+def _confirm(args: argparse.Namespace, plan: Plan) -> bool:
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        _err("refusing to apply without --yes when stdin is not a TTY")
+        return False
+    sys.stdout.write("".join(line + "\n" for line in plan_lines(plan)))
+    sys.stdout.write("Apply this plan? [y/N] ")
+    sys.stdout.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
+def cmd_apply(args: argparse.Namespace) -> ExitCode:
+    from cniscrub.apply.executor import Executor
+
+    saved = _load_plan(args.plan_file) if args.plan_file else None
+    cni = saved.cni if saved else args.cni
+    with CleanerLock(args.lock_file):
+        plan = make_plan(args.root, cni, args.force)
+        if saved and saved.fingerprint != plan.fingerprint:
+            raise StalePlanError(f"plan {saved.plan_id} is stale: the node changed (now "
+                                 f"{plan.plan_id}); run `cniscrub plan` again")
+        if plan.blockers and not args.force:
+            _err("refused: " + "; ".join(plan.blockers) + " (use --force to override)")
+            return ExitCode.REFUSED
+        if plan.empty:
+            _out(args, {"schema": "cniscrub/apply/v1", "plan": plan.to_json(),
+                        "journal": None, "results": [], "exit_code": 0},
+                 [f"[apply] plan {plan.plan_id}: nothing to do"])
+            return ExitCode.OK
+        if not _confirm(args, plan):
+            return ExitCode.REFUSED
+        journal = Journal.create(args.journal_dir, plan.plan_id, plan.to_json())
+        live = None if args.json else (lambda r: _out(args, {}, list(result_lines([r]))))
+        results = Executor(RootFS(args.root), LocalRunner(), journal, plan).run(live)
+    after = make_plan(args.root, cni)
+    failed = [r for r in results if r["status"] == "failed"]
+    code = ExitCode.PARTIAL if failed else ExitCode.OK
+    doc = {"schema": "cniscrub/apply/v1", "plan": plan.to_json(), "journal": journal.path,
+           "results": results, "verify": {"clean": after.empty,
+                                          "remaining": len(after.actions)},
+           "exit_code": int(code)}
+    lines = [f"[apply] journal: {journal.path}",
+             f"[verify] {'✓ clean' if after.empty else f'✗ {len(after.actions)} left'}",
+             f"[apply] {len(results) - len(failed)} applied, {len(failed)} failed"]
+    _out(args, doc, lines)
+    return code
+
+
+def cmd_restore(args: argparse.Namespace) -> ExitCode:
+    from cniscrub.apply.restore import restore_journal
+
+    if not args.yes:
+        _err("restore changes the node; pass --yes")
+        return ExitCode.REFUSED
+    journal = Journal.open(args.journal)
+    with CleanerLock(args.lock_file):
+        results = restore_journal(journal, RootFS(args.root), LocalRunner())
+    failed = [r for r in results if r["status"] in ("failed", "not restorable")]
+    code = ExitCode.PARTIAL if failed else ExitCode.OK
+    doc = {"schema": "cniscrub/restore/v1", "journal": journal.path, "results": results,
+           "exit_code": int(code)}
+    _out(args, doc, list(result_lines(results)))
+    return code
+
+
+COMMANDS = {"plan": cmd_plan, "verify": cmd_verify, "apply": cmd_apply,
+            "restore": cmd_restore}
+
+
+def run(args: argparse.Namespace) -> ExitCode:
+    if not os.path.isdir(args.root):
+        _err(f"--root {args.root} is not a directory")
+        return ExitCode.USAGE
+    try:
+        return COMMANDS[args.command](args)
+    except LockHeldError as exc:
+        _err(str(exc))
+        return ExitCode.REFUSED
+    except StalePlanError as exc:
+        _err(str(exc))
+        return ExitCode.STALE_PLAN
+    except CleanerError as exc:
+        _err(f"error: {exc}")
+        return ExitCode.ERROR
+    except Exception as exc:  # last resort: a message and exit 1, never a bare crash
+        log.exception("unexpected error")
+        _err(f"unexpected error: {type(exc).__name__}: {exc} (run with -v for details)")
+        return ExitCode.ERROR

@@ -1,0 +1,140 @@
+"""Positive ownership of iptables chains/rules and nft tables by Flannel.
+
+A rule is Flannel's because of its chain (``FLANNEL-POSTRTG``, ``FLANNEL-FWD``), its
+comment (``flanneld masq``/``flanneld forward``), a ``CNI-…`` chain comment naming
+Flannel's network (``cbr0``), or -- for the unmarked masquerade rules of old flannel --
+an exact spec built from the cluster network proven by *other* evidence.
+
+>>> old_masq_specs("10.244.0.0/16", "10.244.1.0/24")[0]
+['-s', '10.244.0.0/16', '-d', '10.244.0.0/16', '-j', 'RETURN']
+"""
+
+from __future__ import annotations
+
+import re
+
+from cniscrub.footprints.model import Claim, Footprint, LeftAlone
+from cniscrub.inventory.model import Inventory, Resource
+
+FLANNEL_CHAINS = ("FLANNEL-POSTRTG", "FLANNEL-FWD")  # flannel-footprint.md §2.4
+FLANNEL_COMMENTS = ("flanneld masq", "flanneld forward")
+FLANNEL_NFT = ("ip flannel-ipv4", "ip6 flannel-ipv6")  # §2.5
+BRIDGE_MASQ = re.compile(r"^CNI-[0-9a-f]{24}$")  # §4 bridge ipMasq chain
+PORTMAP_DN = re.compile(r"^CNI-DN-[0-9a-f]+$")
+HOSTPORT = ("CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-SETMARK", "CNI-HOSTPORT-MASQ")
+
+
+def old_masq_specs(network: str, podcidr: str | None, v6: bool = False) -> list[list[str]]:
+    """The unmarked masquerade rules of pre-comment flannel (k3s#5001, rke2#2599)."""
+    mcast = "ff00::/8" if v6 else "224.0.0.0/4"
+    specs = [
+        ["-s", network, "-d", network, "-j", "RETURN"],
+        ["-s", network, "!", "-d", mcast, "-j", "MASQUERADE"],
+        ["!", "-s", network, "-d", network, "-j", "MASQUERADE"],
+    ]
+    if podcidr:
+        specs.append(["!", "-s", network, "-d", podcidr, "-j", "RETURN"])
+    return specs + [[*s, "--random-fully"] for s in specs if s[-1] == "MASQUERADE"]
+
+
+def where(d: dict[str, object]) -> str:
+    return f"{d['table']}, {d['backend']} backend, IPv{d['family']}"
+
+
+def _chain_rules(inv: Inventory, chain: Resource) -> list[Resource]:
+    pre = chain.key + ":"
+    return [r for r in inv.of("ipt_rule") if r.key.startswith(pre)]
+
+
+def _claim_chain(fp: Footprint, inv: Inventory, chain: Resource, why: str) -> None:
+    rules = _chain_rules(inv, chain)
+    ev = [why, f"{len(rules)} rule(s) in the chain are backed up with it"]
+    fp.claims.append(Claim(chain, f"chain {chain.data['chain']} ({where(dict(chain.data))})",
+                           ev, rules))
+
+
+def _cbr0_comment(rules: list[Resource], netname: str) -> bool:
+    marks = [str(r.data.get("comment") or "") for r in rules]
+    return bool(marks) and all(f'name: "{netname}"' in m for m in marks)
+
+
+def _portmap_in_use(fp: Footprint) -> list[str]:
+    import json
+
+    users = [json.loads(v) for v in fp.fact("other_confs").values]
+    return [u["path"] for u in users if u["portmap"]]
+
+
+def _claimed_chains(fp: Footprint, inv: Inventory) -> set[str]:
+    netname = fp.fact("network_name").values[0]
+    installed = fp.fact("portmap").proven or fp.fact("network4").proven
+    hostport_users = _portmap_in_use(fp)
+    owned: set[str] = set()
+    for c in inv.of("ipt_chain"):
+        name, d = c.data["chain"], c.data
+        if c.data["builtin"]:
+            continue
+        rules = _chain_rules(inv, c)
+        if name in FLANNEL_CHAINS:
+            _claim_chain(fp, inv, c, f"chain {name} is created only by flanneld (§2.4)")
+        elif (BRIDGE_MASQ.match(name) or PORTMAP_DN.match(name)) and _cbr0_comment(
+            rules, netname
+        ):
+            _claim_chain(fp, inv, c, f'every rule is commented name: "{netname}" (§4)')
+        elif name in HOSTPORT and installed and not hostport_users:
+            _claim_chain(fp, inv, c, "portmap chain chained by Flannel's conf; no other "
+                         "CNI conf uses portmap (§4)")
+        elif name in HOSTPORT:
+            why = ("still used by " + ", ".join(hostport_users)) if hostport_users else (
+                "no evidence Flannel's conf installed portmap")
+            fp.left_alone.append(LeftAlone(f"chain {name} ({where(dict(d))})", why))
+            continue
+        elif name.startswith("CNI-") or "FLANNEL" in name.upper():
+            fp.left_alone.append(LeftAlone(f"chain {name} ({where(dict(d))})",
+                                           "not proven Flannel's (name/comment)"))
+            continue
+        else:
+            continue
+        owned.add(c.key)
+    return owned
+
+
+def _claim_rules(fp: Footprint, inv: Inventory, owned: set[str]) -> None:
+    owned_names = {k.rsplit(":", 1)[-1] for k in owned}
+    for r in inv.of("ipt_rule"):
+        d = r.data
+        chain_key = r.key.rsplit(":", 1)[0]
+        if chain_key in owned:
+            continue
+        prefix = chain_key.rsplit(":", 1)[0]
+        target = f"{prefix}:{d['jump']}"
+        label = f"rule -A {d['chain']} {d['spec']} ({where(dict(d))})"
+        if target in owned and d["jump"] in owned_names:
+            fp.claims.append(Claim(r, label, [f"jumps to owned chain {d['jump']}"]))
+        elif d["comment"] in FLANNEL_COMMENTS:
+            fp.claims.append(Claim(r, label, [f'comment "{d["comment"]}" (§2.4)']))
+        elif d["table"] == "nat" and d["chain"] == "POSTROUTING" and d["comment"] is None:
+            _maybe_old_masq(fp, r, label)
+
+
+def _maybe_old_masq(fp: Footprint, r: Resource, label: str) -> None:
+    fam = r.data["family"]
+    nets, pods = fp.fact(f"network{fam}"), fp.fact(f"podcidr{fam}")
+    for net in nets.values:
+        for pod in pods.values or [None]:
+            if r.data["tokens"] in old_masq_specs(net, pod, fam == 6):
+                ev = [f"exact unmarked old-flannel masquerade spec for network {net}",
+                      *nets.sources[:3]]
+                fp.claims.append(Claim(r, label, ev))
+                return
+
+
+def match_netfilter(fp: Footprint, inv: Inventory) -> None:
+    owned = _claimed_chains(fp, inv)
+    _claim_rules(fp, inv, owned)
+    for t in inv.of("nft_table"):
+        if t.key in FLANNEL_NFT:
+            fp.claims.append(Claim(t, f"nft table {t.key}",
+                                   [f"table {t.key} is created only by flanneld (§2.5)"]))
+        elif "flannel" in t.key:
+            fp.left_alone.append(LeftAlone(f"nft table {t.key}", "not a flanneld table name"))

@@ -1,0 +1,130 @@
+"""Inventory of iptables rules in BOTH backends (legacy, nft) and BOTH families.
+
+``collect`` runs ``iptables-save``/``ip6tables-save`` of each backend (the ``-nft``/
+``-legacy`` variants, or the plain name when ``--version`` says it is that backend). A
+missing binary is a note, never an error, and never widens what is deleted. ``parse``
+is pure: save text -> ``ipt_chain`` and ``ipt_rule`` resources (counters dropped).
+
+>>> text = "*nat\\n:POSTROUTING ACCEPT [0:0]\\n:FLANNEL-POSTRTG - [0:0]\\n" \\
+...        "-A POSTROUTING -m comment --comment \\"flanneld masq\\" -j FLANNEL-POSTRTG\\n" \\
+...        "COMMIT\\n"
+>>> [r.key for r in parse(text, "nft", 4)]
+['nft:4:nat:POSTROUTING', 'nft:4:nat:FLANNEL-POSTRTG', 'nft:4:nat:POSTROUTING:1']
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any, Protocol
+
+from cniscrub.inventory.model import Resource
+from cniscrub.node.command import CommandResult
+
+BACKENDS = ("nft", "legacy")
+FAMILIES = (4, 6)
+MARKER = {"nft": "nf_tables", "legacy": "legacy"}
+
+
+class Runner(Protocol):
+    def run(self, argv: list[str], *, stdin: bytes | None = None) -> CommandResult: ...
+
+    def which(self, name: str) -> str | None: ...
+
+
+def tool(runner: Runner, backend: str, family: int, verb: str) -> str | None:
+    """The binary for ``verb`` (save/restore) of one backend and family, if installed."""
+    base = "iptables" if family == 4 else "ip6tables"
+    specific = f"{base}-{backend}-{verb}"
+    if runner.which(specific):
+        return specific
+    generic = f"{base}-{verb}"
+    if runner.which(generic):
+        version = runner.run([generic, "--version"]).stdout
+        if MARKER[backend] in version or (backend == "legacy" and "nf_tables" not in version):
+            return generic
+    return None
+
+
+def collect(runner: Runner) -> tuple[list[dict[str, Any]], list[str]]:
+    raw, notes = [], []
+    for backend in BACKENDS:
+        for family in FAMILIES:
+            save = tool(runner, backend, family, "save")
+            if save is None:
+                notes.append(
+                    f"iptables {backend} backend (IPv{family}) not inspected: no "
+                    f"{'ip6' if family == 6 else 'ip'}tables-{backend}-save binary"
+                )
+                continue
+            res = runner.run([save])
+            if not res.ok:
+                notes.append(f"{save} failed (exit {res.rc}): {res.stderr.strip()[:200]}")
+                continue
+            raw.append({"backend": backend, "family": family, "argv": [save],
+                        "stdout": res.stdout})
+    return raw, notes
+
+
+def _rule_data(tokens: list[str]) -> dict[str, Any]:
+    data: dict[str, Any] = {"source": None, "dest": None, "jump": None, "comment": None}
+    data.update(not_source=False, not_dest=False)
+    neg = False
+    for i, tok in enumerate(tokens):
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if tok == "!":
+            neg = True
+            continue
+        if tok == "-s":
+            data["source"], data["not_source"] = nxt, neg
+        elif tok == "-d":
+            data["dest"], data["not_dest"] = nxt, neg
+        elif tok in ("-j", "-g"):
+            data["jump"] = nxt
+        elif tok == "--comment":
+            data["comment"] = nxt
+        neg = False
+    return data
+
+
+def parse(text: str, backend: str, family: int) -> list[Resource]:
+    """Pure: one ``*-save`` output -> chains (with their rule specs) and rules."""
+    chains: dict[tuple[str, str], dict[str, Any]] = {}
+    rules: list[Resource] = []
+    table = ""
+    for line in text.splitlines():
+        if line.startswith("*"):
+            table = line[1:].strip()
+        elif line.startswith(":"):
+            name, policy = line[1:].split()[:2]
+            chains[(table, name)] = {
+                "backend": backend, "family": family, "table": table, "chain": name,
+                "policy": policy, "builtin": policy != "-", "rules": [],
+            }
+        elif line.startswith("-A "):
+            _, chain, spec = (line.split(" ", 2) + [""])[:3]
+            ch = chains.setdefault((table, chain), {
+                "backend": backend, "family": family, "table": table, "chain": chain,
+                "policy": "-", "builtin": False, "rules": []})
+            ch["rules"].append(spec)
+            try:
+                tokens = shlex.split(spec)
+            except ValueError:
+                tokens = spec.split()
+            data = {"backend": backend, "family": family, "table": table,
+                    "chain": chain, "pos": len(ch["rules"]), "spec": spec,
+                    "tokens": tokens, **_rule_data(tokens)}
+            rules.append(Resource("ipt_rule", _key(data, data["pos"]), data))
+    out = [Resource("ipt_chain", _key(c), c) for c in chains.values()]
+    return out + rules
+
+
+def _key(d: dict[str, Any], pos: int | None = None) -> str:
+    key = f"{d['backend']}:{d['family']}:{d['table']}:{d['chain']}"
+    return key if pos is None else f"{key}:{pos}"
+
+
+def parse_all(raw: list[dict[str, Any]]) -> list[Resource]:
+    out: list[Resource] = []
+    for item in raw:
+        out += parse(item["stdout"], item["backend"], item["family"])
+    return out

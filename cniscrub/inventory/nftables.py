@@ -1,0 +1,62 @@
+"""Inventory of native nftables tables via ``nft -j list ruleset``.
+
+Tables that iptables-nft maintains (``ip filter``, ``ip nat`` …) show up here too; they
+are inventoried as tables but their rules are read through ``iptables-nft-save``.
+
+>>> raw = '{"nftables": [{"table": {"family": "ip", "name": "flannel-ipv4", "handle": 3}},'\\
+...       ' {"chain": {"family": "ip", "table": "flannel-ipv4", "name": "postrtg"}}]}'
+>>> parse(raw)[0].data["chains"]
+['postrtg']
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cniscrub.errors import InventoryError
+from cniscrub.inventory.iptables import Runner
+from cniscrub.inventory.model import Resource
+
+ARGV = ["nft", "-j", "list", "ruleset"]
+
+
+def collect(runner: Runner) -> tuple[str, list[str]]:
+    if not runner.which("nft"):
+        return '{"nftables": []}', ["nftables not inspected: no nft binary"]
+    res = runner.run(ARGV)
+    if not res.ok:
+        return '{"nftables": []}', [f"nft failed (exit {res.rc}): {res.stderr[:200]}"]
+    return res.stdout, []
+
+
+def _expr_text(expr: Any) -> str:
+    return json.dumps(expr, sort_keys=True)
+
+
+def parse(raw: str) -> list[Resource]:
+    """Pure: ``nft -j list ruleset`` output -> one ``nft_table`` resource per table."""
+    try:
+        items = json.loads(raw or '{"nftables": []}').get("nftables", [])
+    except (ValueError, AttributeError) as exc:
+        raise InventoryError(f"cannot parse nft -j output: {exc}") from exc
+    tables: dict[tuple[str, str], dict[str, Any]] = {}
+    for item in items:
+        for what in ("table", "chain", "rule", "set", "map"):
+            obj = item.get(what)
+            if obj is None:
+                continue
+            key = (obj.get("family"), obj.get("table", obj.get("name")))
+            if what == "table":
+                tables[key] = {"family": key[0], "name": key[1],
+                               "comment": obj.get("comment"), "chains": [],
+                               "rules": [], "sets": []}
+            elif key in tables and what == "chain":
+                tables[key]["chains"].append(obj.get("name"))
+            elif key in tables and what == "rule":
+                rule = {"chain": obj.get("chain"), "comment": obj.get("comment"),
+                        "expr": _expr_text(obj.get("expr"))}
+                tables[key]["rules"].append(rule)
+            elif key in tables:
+                tables[key]["sets"].append(obj.get("name"))
+    return [Resource("nft_table", f"{f} {n}", d) for (f, n), d in tables.items()]

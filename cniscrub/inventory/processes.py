@@ -1,0 +1,40 @@
+"""Inventory of running processes (comm and command line) from ``/proc``.
+
+``/proc`` is that of the running cleaner (a pod needs ``hostPID``), never under
+``--root``.
+
+>>> parse([{"pid": 42, "comm": "flanneld", "cmdline": "/opt/bin/flanneld --ip-masq"}]
+...       )[0].key
+'42'
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from cniscrub.inventory.model import Resource
+
+
+def _read(path: str, limit: int = 4096) -> str:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(limit).replace(b"\0", b" ").decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+
+
+def collect(proc: str = "/proc") -> list[dict[str, Any]]:
+    out = []
+    for name in os.listdir(proc):
+        if name.isdigit():
+            comm = _read(f"{proc}/{name}/comm", 64)
+            if comm:
+                out.append({"pid": int(name), "comm": comm,
+                            "cmdline": _read(f"{proc}/{name}/cmdline")[:300]})
+    return out
+
+
+def parse(raw: list[dict[str, Any]]) -> list[Resource]:
+    """Pure: process entries -> ``process`` resources keyed by pid."""
+    return [Resource("process", str(p["pid"]), dict(p)) for p in raw]

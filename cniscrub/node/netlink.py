@@ -1,0 +1,50 @@
+"""Dump netlink state with pyroute2 as compact, JSON-able dicts.
+
+The inventory parsers work on these dicts (not on pyroute2 objects) so they are pure
+and their golden fixtures are plain JSON. Statistics and unknown attributes are dropped:
+
+>>> compact({"attrs": [["IFLA_IFNAME", "lo"], ["IFLA_STATS", {}]], "index": 1,
+...          "header": {}})
+{'index': 1, 'attrs': {'IFLA_IFNAME': 'lo'}}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DROP = ("STATS", "UNKNOWN", "IFLA_AF_SPEC", "IFLA_MAP", "IFLA_XDP", "CACHEINFO")
+
+
+def compact(msg: dict[str, Any]) -> dict[str, Any]:
+    """A pyroute2 ``dump()`` with attrs as a dict, recursively, without noise."""
+    out: dict[str, Any] = {k: v for k, v in msg.items() if k not in ("attrs", "header")}
+    attrs: dict[str, Any] = {}
+    for item in msg.get("attrs", []):
+        name, value = item[0], item[1]
+        if any(d in name for d in DROP):
+            continue
+        if isinstance(value, dict) and "attrs" in value:
+            value = compact(value)["attrs"]
+        attrs[name] = value
+    out["attrs"] = attrs
+    return out
+
+
+def dump(what: str) -> list[dict[str, Any]]:
+    """``links``, ``addresses``, ``routes``, ``neighbours``, ``fdb`` or ``netnsids``."""
+    from pyroute2 import IPRoute
+
+    with IPRoute() as ipr:
+        if what == "links":
+            msgs = ipr.get_links()
+        elif what == "addresses":
+            msgs = ipr.get_addr()
+        elif what == "routes":
+            msgs = list(ipr.route("dump"))
+        elif what == "neighbours":
+            msgs = [*ipr.get_neighbours(family=2), *ipr.get_neighbours(family=10)]
+        elif what == "fdb":
+            msgs = ipr.get_neighbours(family=7)
+        else:
+            raise ValueError(what)
+        return [compact(m.dump()) for m in msgs]

@@ -1,0 +1,160 @@
+"""Read and remove files under ``--root`` without ever leaving it.
+
+Every path is walked one component at a time with ``O_NOFOLLOW``, relative to the root's
+directory fd, so a symlink anywhere in the path (``/host/etc/cni -> /``) is refused instead
+of followed. The leaf itself is never followed either: a symlink leaf is reported as a
+symlink and removed as one.
+
+>>> import tempfile; d = tempfile.mkdtemp()
+>>> RootFS(d).lstat("/etc/cni") is None
+True
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import PurePosixPath
+
+from cniscrub.errors import InventoryError
+
+MAX_READ = 1 << 20  # never read more than 1 MiB of any file into memory
+
+
+class PathEscapeError(InventoryError):
+    """A path component is a symlink, or the path tries to leave the root."""
+
+
+def split_rel(path: str) -> list[str]:
+    """``/etc/cni/net.d`` -> ``['etc', 'cni', 'net.d']``; ``..`` is refused."""
+    parts = [p for p in PurePosixPath("/" + path.lstrip("/")).parts if p != "/"]
+    if any(p in ("..", ".") for p in parts):
+        raise PathEscapeError(f"refusing path with '..': {path}")
+    return parts
+
+
+class RootFS:
+    """File access relative to a root directory (``/`` on a node, ``/host`` in a pod)."""
+
+    def __init__(self, root: str = "/") -> None:
+        self.root = os.path.realpath(root)
+
+    def host_path(self, path: str) -> str:
+        """Where ``path`` lives from this process' point of view (for messages only)."""
+        return os.path.join(self.root, *split_rel(path)) if split_rel(path) else self.root
+
+    @contextmanager
+    def _dir_fd(self, parts: list[str]) -> Iterator[int]:
+        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            for part in parts:
+                try:
+                    nfd = os.open(
+                        part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd
+                    )
+                except OSError as exc:
+                    if exc.errno in (40, 20):  # ELOOP, ENOTDIR: symlink or file
+                        raise PathEscapeError(
+                            f"refusing to follow {'/'.join(parts)}: component "
+                            f"{part!r} is a symlink or not a directory"
+                        ) from exc
+                    raise
+                os.close(fd)
+                fd = nfd
+            yield fd
+        finally:
+            os.close(fd)
+
+    def lstat(self, path: str) -> os.stat_result | None:
+        parts = split_rel(path)
+        if not parts:
+            return os.lstat(self.root)
+        try:
+            with self._dir_fd(parts[:-1]) as fd:
+                return os.stat(parts[-1], dir_fd=fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+
+    def listdir(self, path: str) -> list[str]:
+        """Names in a directory (non-UTF-8 names come back surrogate-escaped)."""
+        try:
+            with self._dir_fd(split_rel(path)) as fd:
+                return sorted(os.listdir(fd))
+        except FileNotFoundError:
+            return []
+
+    def read(self, path: str, limit: int = MAX_READ) -> bytes:
+        """Up to ``limit`` bytes of a regular file; a symlink leaf is refused."""
+        parts = split_rel(path)
+        with self._dir_fd(parts[:-1]) as dfd:
+            try:
+                fd = os.open(
+                    parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dfd
+                )
+            except OSError as exc:
+                if exc.errno == 40:
+                    raise PathEscapeError(f"refusing to follow symlink {path}") from exc
+                raise
+            try:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    raise InventoryError(f"not a regular file: {path}")
+                chunks, left = [], limit
+                while left > 0:
+                    chunk = os.read(fd, min(left, 1 << 20))
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    left -= len(chunk)
+                return b"".join(chunks)
+            finally:
+                os.close(fd)
+
+    def readlink(self, path: str) -> str:
+        parts = split_rel(path)
+        with self._dir_fd(parts[:-1]) as fd:
+            return os.readlink(parts[-1], dir_fd=fd)
+
+    def unlink(self, path: str) -> None:
+        parts = split_rel(path)
+        with self._dir_fd(parts[:-1]) as fd:
+            os.unlink(parts[-1], dir_fd=fd)
+
+    def rmdir(self, path: str) -> None:
+        parts = split_rel(path)
+        with self._dir_fd(parts[:-1]) as fd:
+            os.rmdir(parts[-1], dir_fd=fd)
+
+    def makedirs(self, path: str, mode: int = 0o755) -> None:
+        """Create missing directories one component at a time, never via a symlink."""
+        parts = split_rel(path)
+        for i in range(1, len(parts) + 1):
+            with self._dir_fd(parts[: i - 1]) as fd:
+                try:
+                    os.mkdir(parts[i - 1], mode, dir_fd=fd)
+                except FileExistsError:
+                    pass
+
+    def write(self, path: str, data: bytes, mode: int, uid: int, gid: int) -> None:
+        """Create a file exclusively (never overwrites, never follows a symlink)."""
+        parts = split_rel(path)
+        with self._dir_fd(parts[:-1]) as dfd:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+            fd = os.open(parts[-1], flags, 0o600, dir_fd=dfd)
+            try:
+                os.write(fd, data)
+                os.fchown(fd, uid, gid)
+                os.fchmod(fd, mode)
+            finally:
+                os.close(fd)
+
+    def symlink(self, path: str, target: str) -> None:
+        parts = split_rel(path)
+        with self._dir_fd(parts[:-1]) as fd:
+            os.symlink(target, parts[-1], dir_fd=fd)
+
+    def chown_chmod_dir(self, path: str, mode: int, uid: int, gid: int) -> None:
+        with self._dir_fd(split_rel(path)) as fd:
+            os.fchown(fd, uid, gid)
+            os.fchmod(fd, mode)

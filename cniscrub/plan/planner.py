@@ -1,0 +1,108 @@
+"""Pure planning: ``Inventory + Footprint + Policy -> Plan``.
+
+Claims become actions in a safe order -- netfilter first (jump rules, then chains, then
+nft tables: traffic stops being rewritten), then routes, then devices (veths with their
+bridge, in one batch), then files (the conf first, so no new pod picks Flannel). The
+fingerprint hashes the facts and every target's identity; it exists even for an empty
+plan, so a saved plan can never be applied to a node that changed.
+
+>>> from cniscrub.inventory.model import Inventory
+>>> p = build_plan(Inventory(), Policy()); (p.empty, len(p.fingerprint))
+(True, 64)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from cniscrub.footprints import FOOTPRINTS
+from cniscrub.footprints.model import Claim, Footprint
+from cniscrub.inventory.model import Inventory
+from cniscrub.plan.model import Action, Plan
+
+VOLATILE = ("up", "state")
+ORDER = {  # (phase, rank inside the phase)
+    "ipt_rule": ("netfilter", 0), "ipt_chain": ("netfilter", 1),
+    "nft_table": ("netfilter", 2), "route": ("routes", 0), "link": ("links", 0),
+}
+BACKUP = {
+    "ipt_rule": "the rule line and its position in the chain",
+    "ipt_chain": "the chain and every rule line in it",
+    "nft_table": "the table as nft JSON and nft text",
+    "route": "the route (table, type, gateway, device, metric)",
+    "link": "link spec (kind, MAC, MTU, master, vxlan/ipip attributes) with its "
+            "addresses, routes, neighbours and FDB entries",
+}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the operator asked for: which CNI, and whether to ignore a running agent."""
+
+    cni: str = "flannel"
+    force: bool = False
+
+
+def _rank(c: Claim) -> tuple[int, int, str]:
+    kind = c.resource.kind
+    if kind == "file":
+        ftype = c.resource.data.get("type")
+        conf_first = 0 if c.resource.key.startswith("/etc/cni/") else 1
+        return (3, conf_first if ftype != "dir" else 9, _dir_depth_key(c.resource.key))
+    phase, rank = ORDER[kind]
+    if kind == "link":  # veths before their bridge is irrelevant: one batch
+        rank = 0 if c.resource.data["kind"] == "veth" else 1
+    return (("netfilter", "routes", "links").index(phase), rank, c.resource.key)
+
+
+def _dir_depth_key(path: str) -> str:
+    return f"{100 - path.count('/'):03d}{path}"
+
+
+def _identity(c: Claim) -> dict[str, Any]:
+    data = {k: v for k, v in c.resource.data.items() if k not in VOLATILE}
+    return {"kind": c.resource.kind, "key": c.resource.key, "data": data,
+            "covers": sorted(r.key for r in c.covers)}
+
+
+def _action(i: int, c: Claim, fp: Footprint) -> Action:
+    r = c.resource
+    phase = "files" if r.kind == "file" else ORDER[r.kind][0]
+    backup = BACKUP.get(r.kind, "file bytes, mode and owner")
+    if r.kind == "file" and r.data.get("type") == "dir":
+        backup = "directory mode and owner"
+    data: dict[str, Any] = {"resource": r.to_json(),
+                            "covers": [x.to_json() for x in c.covers]}
+    pod = next((p for p in fp.attached_pods if p["veth"] == r.key), None)
+    if r.kind == "link" and pod:
+        data["pod"] = pod
+    reason = c.evidence[0] if c.evidence else "owned"
+    return Action(i, phase, r.kind, r.key, c.reason, reason, tuple(c.evidence), backup,
+                  data)
+
+
+def fingerprint(fp: Footprint, claims: list[Claim]) -> str:
+    facts = {k: sorted(f.values) for k, f in fp.facts.items()}
+    body = {"cni": fp.cni, "facts": facts, "claims": [_identity(c) for c in claims],
+            "left_alone": sorted(x.target for x in fp.left_alone)}
+    blob = json.dumps(body, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def build_plan(inv: Inventory, policy: Policy) -> Plan:
+    """Pure: match the footprint and order its claims into actions."""
+    fp = FOOTPRINTS[policy.cni](inv)
+    claims = sorted(fp.claims, key=_rank)
+    return Plan(
+        cni=policy.cni,
+        actions=tuple(_action(i, c, fp) for i, c in enumerate(claims, 1)),
+        left_alone=tuple((x.target, x.why) for x in fp.left_alone),
+        attached_pods=tuple(fp.attached_pods),
+        facts={k: f.to_json() for k, f in fp.facts.items()},
+        warnings=tuple(fp.warnings),
+        blockers=tuple(fp.blockers),
+        fingerprint=fingerprint(fp, claims),
+    )
