@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 RUNTIMES = ("containerd-1.7", "containerd-1.6", "containerd-1.5", "crio", "dockershim")
 EXTENSIONS = (".conf", ".conflist", ".json")
-_ERR_INVALID = "cni config invalid"
+_ERR_INVALID = "invalid cni config"
 _ERR_NOT_INIT = "cni plugin not initialized"
 
 
@@ -65,6 +65,11 @@ class LoadError:
 
     message: str
     skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def load_status(self) -> str:
+        """containerd's ``lastCNILoadStatus`` text (go-cni ``Load`` wrapping)."""
+        return f"cni config load failed: {self.message}: failed to load cni config"
 
 
 class ConfError(ValueError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
+import fcntl
 import os
 import uuid
 
@@ -39,6 +40,15 @@ def new_name() -> str:
 
 
 def _share_dir(directory: str) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # concurrent ADDs: bind the dir once only
+        _share_dir_locked(directory)
+    finally:
+        os.close(fd)
+
+
+def _share_dir_locked(directory: str) -> None:
     try:
         _mount("", directory, MS_SHARED | MS_REC)
     except OSError as exc:

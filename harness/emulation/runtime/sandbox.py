@@ -17,21 +17,15 @@ import os
 import time
 from typing import Any
 
-from harness.emulation.runtime import libcni, netns, wording
+from harness.emulation.runtime import libcni, netns, state, wording
 from harness.emulation.runtime.confsel import LoadError, NetworkList, parse_conflist
-from harness.emulation.runtime.state import (
-    Paths,
-    dumps,
-    list_sandboxes,
-    read_record,
-    remove_record,
-    status,
-    write_record,
-)
 
 __all__ = ["add", "delete", "dumps", "list_sandboxes", "status"]
 
 log = logging.getLogger(__name__)
+status = state.status
+list_sandboxes = state.list_sandboxes
+dumps = state.dumps
 
 IFNAME = "eth0"
 LOOPBACK = parse_conflist(
@@ -69,7 +63,7 @@ def _ips(result: dict[str, Any]) -> list[str]:
 
 
 def _teardown(
-    paths: Paths,
+    paths: state.Paths,
     runtime: str,
     pod: wording.Pod,
     ns_path: str,
@@ -84,9 +78,13 @@ def _teardown(
         try:
             libcni.del_network_list(network, rt, list(paths.bin_dirs), cache, wrap=wrap)
         except libcni.CNIError as exc:
-            if runtime.startswith("containerd") and "not found" in str(exc):
-                continue  # go-cni Remove ignores "not found" errors
-            return str(exc)
+            text = str(exc)
+            if runtime.startswith("containerd") and (
+                "not found" in text
+                or (not ns_path and "no such file or directory" in text)
+            ):
+                continue  # go-cni Remove: best-effort cleanup rules
+            return text
     return None
 
 
@@ -116,14 +114,14 @@ def _record(
 
 
 def add(
-    paths: Paths,
+    paths: state.Paths,
     runtime: str,
     pod: wording.Pod,
     port_mappings: list[Any] | None = None,
 ) -> dict[str, Any]:
     """Set up the pod network; return the CLI's JSON object."""
     start = time.monotonic()
-    if read_record(paths, pod.sandbox_id) is not None:
+    if state.read_record(paths, pod.sandbox_id) is not None:
         raise ValueError(f"sandbox {pod.sandbox_id} already exists")
     selection = paths.load(runtime)
     if isinstance(selection, LoadError):
@@ -169,7 +167,7 @@ def add(
             log.error(
                 "Failed to destroy network for sandbox %s: %s", pod.sandbox_id, cleanup
             )
-            write_record(
+            state.write_record(
                 paths, _record(runtime, pod, ns_path, network, caps, {}, "unknown")
             )
         return {
@@ -181,7 +179,9 @@ def add(
             "elapsed_ms": round((time.monotonic() - start) * 1000, 1),
         }
     result = results[-1]
-    write_record(paths, _record(runtime, pod, ns_path, network, caps, result, "ready"))
+    state.write_record(
+        paths, _record(runtime, pod, ns_path, network, caps, result, "ready")
+    )
     return {
         "ok": True,
         "sandbox_id": pod.sandbox_id,
@@ -196,14 +196,14 @@ def add(
 
 
 def delete(
-    paths: Paths,
+    paths: state.Paths,
     sandbox_id: str,
     runtime: str | None = None,
     del_config: str | None = None,
     force: bool = False,
 ) -> dict[str, Any]:
     """Tear the pod network down; return the CLI's JSON object."""
-    record = read_record(paths, sandbox_id)
+    record = state.read_record(paths, sandbox_id)
     if record is None:
         return {"ok": True, "found": False, "netns_removed": False}
     runtime = runtime or record["runtime"]
@@ -221,11 +221,13 @@ def delete(
         else:
             network, error = selection.network, None
     if network is not None:
+        # containerd passes an empty netns path once the netns is gone (e.g. reboot)
+        ns_path = record["netns"] if os.path.exists(record["netns"]) else ""
         cni_error = _teardown(
             paths,
             runtime,
             pod,
-            record["netns"],
+            ns_path,
             _attachments(network),
             record.get("capability_args") or {},
         )
@@ -233,7 +235,7 @@ def delete(
             error = wording.del_failure(runtime, pod, network.name, cni_error)
     if error is None or force:
         removed = netns.remove(record["netns"])
-        remove_record(paths, sandbox_id)
+        state.remove_record(paths, sandbox_id)
     else:
         removed = False
     out: dict[str, Any] = {"ok": error is None, "found": True, "netns_removed": removed}

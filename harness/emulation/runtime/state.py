@@ -154,6 +154,7 @@ def status(paths: Paths, runtime: str) -> dict[str, Any]:
             "message": _wording.network_not_ready(runtime, paths.conf_dir),
             "runtime_message": _wording.runtime_not_ready(runtime, paths.conf_dir),
             "load_error": selection.message,
+            "load_status": selection.load_status,
             "skipped": selection.skipped,
         }
     return {
@@ -169,7 +170,12 @@ def status(paths: Paths, runtime: str) -> dict[str, Any]:
 def list_sandboxes(paths: Paths) -> dict[str, Any]:
     """Known sandboxes (the runtime's view)."""
     keys = ("sandbox_id", "pod", "netns", "network", "ips", "state", "runtime")
-    return {"sandboxes": [{k: r.get(k) for k in keys} for r in list_records(paths)]}
+    return {
+        "sandboxes": [
+            {**{k: r.get(k) for k in keys}, "netns_exists": os.path.exists(r["netns"])}
+            for r in list_records(paths)
+        ]
+    }
 
 
 def dumps(obj: dict[str, Any]) -> str:

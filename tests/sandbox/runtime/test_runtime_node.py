@@ -12,6 +12,8 @@ import sys
 import pytest
 from rtnode import REPO, Node, conflist
 
+from harness.emulation.runtime import netns
+
 pytestmark = pytest.mark.sandbox
 
 EVENT = "Failed to create pod sandbox: rpc error: code = Unknown desc = "
@@ -104,7 +106,7 @@ def test_invalid_file_first_containerd_not_ready_crio_picks_next(node: Node) -> 
     assert status["ready"] is False and status["reason"] == "NetworkPluginNotReady"
     assert status["message"] == NOT_READY
     assert status["load_error"].endswith(
-        "unexpected end of JSON input: cni config invalid"
+        "unexpected end of JSON input: invalid cni config"
     )
     failed = _add(node, "a")
     assert failed["ok"] is False and failed["reason"] == "NetworkNotReady"
@@ -236,6 +238,11 @@ def test_del_after_config_removed(node: Node) -> None:
     assert cached["ok"] is True and not os.path.exists(a["netns"])
 
 
+def _cli_argv(node: Node, *args: str) -> list[str]:
+    return ["nsenter", f"--net={node.ns_path}", sys.executable, "-m",
+            "harness.emulation.runtime", *args]  # fmt: skip
+
+
 def test_internal_error_exit_code(node: Node) -> None:
     _write_cbr0(node)
     sid = secrets.token_hex(32)
@@ -254,3 +261,49 @@ def test_add_timing(node: Node) -> None:
     _write_cbr0(node)
     timings = [_add(node, f"p{i}")["elapsed_ms"] for i in range(3)]
     assert min(timings) < 150, timings
+
+
+def test_del_after_netns_vanished_releases_ip(node: Node) -> None:
+    # like a node reboot: /run is fresh, the pod netns is gone, /var state remains
+    _write_cbr0(node)
+    a = _add(node, "a")
+    assert netns.remove(a["netns"])
+    listed = node.cli("list")["sandboxes"]
+    assert listed[0]["netns_exists"] is False
+    gone = node.cli("del", "--sandbox-id", a["sandbox_id"])
+    assert gone["ok"] is True, gone
+    assert not (node.ipam / "cbr0" / "10.244.1.2").exists()
+    assert not list(node.cache.rglob(f"*{a['sandbox_id']}*"))
+
+
+def test_concurrent_adds_get_distinct_ips(node: Node) -> None:
+    _write_cbr0(node)
+    procs = [
+        subprocess.Popen(
+            _cli_argv(
+                node,
+                "add",
+                "--sandbox-id",
+                secrets.token_hex(32),
+                "--pod-name",
+                f"p{i}",
+                "--pod-namespace",
+                "default",
+                "--pod-uid",
+                f"u{i}",
+            ),
+            env=node.env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(4)
+    ]
+    outs = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
+    assert all(o["ok"] for o in outs), outs
+    ips = {o["ips"][0] for o in outs}
+    assert len(ips) == 4
+    mounts = subprocess.run(
+        ["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert mounts.count(str(node.netns_dir)) == 1  # the netns dir is bound once

@@ -67,7 +67,7 @@ def test_containerd_invalid_first_breaks_whole_load(runtime: str) -> None:
     assert isinstance(got, LoadError)
     assert got.message == (
         "failed to load CNI config list file /etc/cni/net.d/00-broken.conflist: error "
-        "parsing configuration list: unexpected end of JSON input: cni config invalid"
+        "parsing configuration list: unexpected end of JSON input: invalid cni config"
     )
 
 
@@ -91,6 +91,10 @@ def test_valid_first_hides_later_invalid(runtime: str) -> None:
 def test_empty_dir_not_initialized() -> None:
     got = confsel.select_network([], "containerd-1.7")
     assert isinstance(got, LoadError)
+    assert got.load_status == (
+        "cni config load failed: no network config found in /etc/cni/net.d: cni plugin "
+        "not initialized: failed to load cni config"
+    )
     assert (
         got.message
         == "no network config found in /etc/cni/net.d: cni plugin not initialized"
@@ -116,7 +120,7 @@ def test_conf_without_type_is_invalid_for_containerd() -> None:
     assert isinstance(got, LoadError)
     assert got.message == (
         "failed to load CNI config file /etc/cni/net.d/10-flannel.conf: error parsing "
-        "configuration: missing 'type': cni config invalid"
+        "configuration: missing 'type': invalid cni config"
     )
     assert _pick(listing, "crio").network.name == "kubernetes"
 
@@ -146,7 +150,7 @@ def test_conflist_errors(content: bytes, error: str) -> None:
     assert isinstance(got, LoadError)
     assert got.message == (
         f"failed to load CNI config list file /etc/cni/net.d/10-x.conflist: {error}: "
-        "cni config invalid"
+        "invalid cni config"
     )
 
 
