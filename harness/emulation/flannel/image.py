@@ -104,7 +104,7 @@ class FlannelImage:
         if kind == "install-conf":
             return install_conf(argv[1], argv[2])
         if kind == "flanneld":
-            from harness.emulation.flannel import flanneld
+            from harness.emulation.flannel.flanneld import main
 
-            return flanneld.main(argv[1:], version=tag(ctx.image), ctx=ctx)
+            return main(argv[1:], version=tag(ctx.image), ctx=ctx)
         return _unknown(argv, ctx.image)
