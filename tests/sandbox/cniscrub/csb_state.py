@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .nodebuilder import Node, dump_json, save
+from csb_nodebuilder import Node, dump_json, save
 
 LINK_KEYS = ("ifname", "link_type", "address", "mtu", "master", "group")
 VOLATILE_FLAGS = {"LOWER_UP", "NO-CARRIER", "M-DOWN"}
@@ -105,7 +105,7 @@ def snapshot(node: Node, pods: bool = True) -> dict[str, Any]:
 
 
 def pod_state(pod: str) -> dict[str, Any]:
-    from .nodebuilder import run
+    from csb_nodebuilder import run
     import json
 
     def j(argv: list[str]) -> Any:
@@ -121,3 +121,32 @@ def pod_state(pod: str) -> dict[str, Any]:
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """Keys whose values differ (for readable assertion messages)."""
     return {k: (before.get(k), after.get(k)) for k in before if before.get(k) != after.get(k)}
+
+
+def flannel_leftovers(node: Node) -> list[str]:
+    """Flannel residue seen by the plain tools (independent of cniscrub's matchers)."""
+    import ipaddress
+
+    left = []
+    for link in dump_json(node, ["ip", "-j", "link", "show"]):  # type: ignore[union-attr]
+        if link["ifname"].startswith(("flannel", "cni0", "veth")):
+            left.append(f"link {link['ifname']}")
+    for key, text in _ipt(node).items():
+        left += [f"{key}: {ln}" for ln in text.splitlines()
+                 if "FLANNEL" in ln or "flanneld" in ln]
+    left += [f"nft {x}" for x in _nft(node) if "flannel" in repr(x)]
+    nets = [ipaddress.ip_network("10.244.0.0/16"), ipaddress.ip_network("fd00:10:244::/56")]
+    for r in _routes(node):
+        dst = r.get("dst", "default")
+        if dst != "default" and "/" not in dst:
+            dst += "/128" if ":" in dst else "/32"
+        if dst != "default" and any(
+            ipaddress.ip_network(dst, strict=False).version == n.version
+            and ipaddress.ip_network(dst, strict=False).subnet_of(n) for n in nets  # type: ignore[arg-type]
+        ):
+            left.append(f"route {r}")
+    for f in _files(node.root):
+        p = f["path"]
+        if "flannel" in p or "cbr0" in p:
+            left.append(f"file {p}")
+    return left

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from .nodebuilder import NET4, NET6, POD4, POD6, Node
+from csb_nodebuilder import NET4, NET6, POD4, POD6, Node
 
 # fact: flannel-footprint.md §1.2 (cni-conf.json of kube-flannel.yml, written to
 # /etc/cni/net.d/10-flannel.conflist by install-cni, §1.3)
@@ -212,6 +212,9 @@ def foreign(node: Node, backends: tuple[str, ...] = ("nft", "legacy")) -> None:
     node.write("/var/lib/cni/networks/podman/198.19.88.5", "abc\r\neth0")
     node.write("/var/lib/cni/networks/podman/last_reserved_ip.0", "198.19.88.5")
     node.write("/var/lib/cni/results/podman-abc-eth0", "{}")
+    for plugin in ("bridge", "host-local", "portmap", "loopback"):  # not Flannel's (§1.3)
+        node.write(f"/opt/cni/bin/{plugin}", b"\x7fELF plugin", 0o755)
+    node.write("/run/xtables.lock", "")  # fact: §1.3 created by the kubelet, kept
     node.ip("link", "add", "br-user", "type", "bridge")
     node.ip("addr", "add", "198.19.7.1/24", "dev", "br-user")
     node.ip("link", "set", "br-user", "up")
