@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import subprocess
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,15 +106,12 @@ _SIGNAL_NAMES = {9: "killed", 15: "terminated", 6: "aborted", 11: "segmentation 
 
 def exec_plugin(path: str, stdin: bytes, env: dict[str, str]) -> bytes:
     """Run one plugin; return stdout or raise the libcni error."""
+    started = time.monotonic()
     try:
         proc = subprocess.run(
-            [path],
-            input=stdin,
-            env=env,
-            capture_output=True,
-            timeout=PLUGIN_TIMEOUT_S,
-            check=False,
-        )
+            [path], input=stdin, env=env, capture_output=True,
+            timeout=PLUGIN_TIMEOUT_S, check=False,
+        )  # fmt: skip
     except subprocess.TimeoutExpired as exc:
         raise _plugin_error(
             "signal: killed", exc.stdout or b"", exc.stderr or b""
@@ -123,8 +121,15 @@ def exec_plugin(path: str, stdin: bytes, env: dict[str, str]) -> bytes:
         raise CNIError(
             f"netplugin failed with no error message: fork/exec {path}: {reason}"
         ) from None
-    if proc.stderr:
-        log.debug("plugin %s stderr: %s", path, proc.stderr.decode(errors="replace"))
+    elapsed = (time.monotonic() - started) * 1000
+    log.debug(
+        "%s %s: exit %s in %.1f ms",
+        path,
+        env.get("CNI_COMMAND"),
+        proc.returncode,
+        elapsed,
+    )
+    log.debug("plugin %s stderr: %s", path, proc.stderr.decode(errors="replace"))
     if proc.returncode != 0:
         raise _plugin_error(_exit_text(proc.returncode), proc.stdout, proc.stderr)
     return proc.stdout

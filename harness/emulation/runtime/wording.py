@@ -12,9 +12,10 @@ Pinned by the reference (fact: flannel-footprint.md §3.5):
 - kubelet event: ``Failed to create pod sandbox: rpc error: code = Unknown desc = …``;
   not ready: ``container runtime network not ready: … Network plugin returns error: cni
   plugin not initialized``.
-Inferred from the runtimes' source (not in the reference, marked ``inferred``): CRI-O
-and dockershim teardown and not-ready texts, kubelet's FailedKillPod and NetworkNotReady
-texts.
+Not in the reference: dockershim teardown (kubelet ``PluginManager.TearDownPod``) and
+``docker: network plugin is not ready: cni config uninitialized`` were checked against
+kubelet source; CRI-O teardown/not-ready and kubelet's FailedKillPod / NetworkNotReady
+texts are inferred from memory of the source (marked ``inferred``).
 """
 
 from __future__ import annotations
