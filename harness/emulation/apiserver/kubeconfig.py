@@ -9,12 +9,13 @@ PosixPath('.../kubeconfig')
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-__all__ = ["kubeconfig_dict", "write_kubeconfig"]
+__all__ = ["find_kubectl", "kubeconfig_dict", "write_kubeconfig"]
 
 
 def kubeconfig_dict(
@@ -56,3 +57,12 @@ def write_kubeconfig(
     os.chmod(tmp, 0o600)
     os.replace(tmp, target)
     return target
+
+
+def find_kubectl() -> str | None:
+    """The kubectl to drive a stand-in with: ``$KUBECTL`` when set (and executable),
+    else ``kubectl`` on ``PATH``; ``None`` when there is none."""
+    explicit = os.environ.get("KUBECTL")
+    if explicit:
+        return explicit if os.access(explicit, os.X_OK) else None
+    return shutil.which("kubectl")

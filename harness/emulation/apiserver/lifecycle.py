@@ -9,6 +9,7 @@ namespace termination with its content cascade, and owner-reference garbage coll
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,32 @@ class Lifecycle:
         self.cleanup_delay = cleanup_delay
         self.kubelets: set[str] = set()
         self._orphaning: set[str] = set()
+
+    # -- admission ------------------------------------------------------------------
+    def admit(
+        self, rt: ResourceType, meta: dict[str, Any], namespace: str | None
+    ) -> str | None:
+        """Settle the namespace of a new object (NamespaceLifecycle admission): it
+        must exist and not be terminating. Returns it (``None`` if cluster-scoped)."""
+        if not rt.namespaced:
+            meta.pop("namespace", None)
+            return None
+        if namespace and meta.get("namespace") not in (None, "", namespace):
+            raise errors.bad_request(
+                "the namespace of the provided object does not match the namespace "
+                "sent on the request"
+            )
+        ns = str(namespace or meta.get("namespace") or "default")
+        meta["namespace"] = ns
+        ns_obj = self._store._objects[_NAMESPACES].get(("", ns))
+        if ns_obj is None:
+            raise errors.not_found(_NAMESPACES, ns)
+        if ns_obj["metadata"].get("deletionTimestamp"):
+            raise errors.forbidden(
+                f'{rt} "{meta["name"]}" is forbidden: unable to create new content in '
+                f"namespace {ns} because it is being terminated"
+            )
+        return ns
 
     # -- pods -----------------------------------------------------------------------
     def _grace(self, rt: ResourceType, obj: dict[str, Any], grace: int | None) -> int:
@@ -99,7 +126,10 @@ class Lifecycle:
         new["metadata"]["deletionGracePeriodSeconds"] = 0
         new["status"] = {"phase": "Terminating"}
         result = clone(self._store._commit(_NAMESPACES, "MODIFIED", new, obj))
-        loop = self._store._loop()
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
         if loop is not None and self.cleanup_delay > 0:
             loop.call_later(self.cleanup_delay, self._cascade, name)
         else:

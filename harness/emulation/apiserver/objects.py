@@ -1,6 +1,6 @@
 """Object helpers of the Kubernetes API stand-in (a test stand-in, never a product
-component): fast JSON copies, RFC 3339 timestamps, the defaults the real API server
-fills in on create, and the rules that say when a terminating object may go.
+component): fast JSON copies, RFC 3339 timestamps, and the rules that say when the
+generation moves and when a terminating object may go.
 
 >>> clone({"a": [1, {"b": 2}]})
 {'a': [1, {'b': 2}]}
@@ -19,7 +19,6 @@ __all__ = [
     "DEFAULT_NAMESPACES",
     "POD_DELETION_POLICIES",
     "clone",
-    "create_defaults",
     "now",
     "ready_to_remove",
     "spec_changed",
@@ -48,38 +47,6 @@ def clone(value: Any) -> Any:
 def now(offset: float = 0.0) -> str:
     """UTC time as the API server writes it: ``2026-11-27T05:45:55Z``."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + offset))
-
-
-def create_defaults(rt: ResourceType, obj: dict[str, Any]) -> None:
-    """Fill in what the real API server's create strategy sets (in place)."""
-    meta = obj["metadata"]
-    if rt.plural == "namespaces":
-        labels = meta.setdefault("labels", {}) or {}
-        labels["kubernetes.io/metadata.name"] = meta["name"]
-        meta["labels"] = labels
-        obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
-        obj["status"] = {"phase": "Active"}
-    elif rt.plural == "pods":
-        obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
-        spec = obj.setdefault("spec", {})
-        spec.setdefault("restartPolicy", "Always")
-        spec.setdefault("terminationGracePeriodSeconds", 30)
-        spec.setdefault("dnsPolicy", "ClusterFirst")
-        spec.setdefault("schedulerName", "default-scheduler")
-        spec.setdefault("serviceAccountName", "default")
-    elif rt.plural == "daemonsets":
-        obj["status"] = {
-            "currentNumberScheduled": 0,
-            "numberMisscheduled": 0,
-            "desiredNumberScheduled": 0,
-            "numberReady": 0,
-        }
-        obj.setdefault("spec", {}).setdefault(
-            "updateStrategy",
-            {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
-        )
-    elif rt.plural in ("jobs", "deployments"):
-        obj["status"] = {}
 
 
 def _body(obj: dict[str, Any]) -> dict[str, Any]:

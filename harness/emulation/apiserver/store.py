@@ -44,25 +44,17 @@ Removing an owner deletes its dependents (``ownerReferences``) unless the policy
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import uuid
 from typing import Any
 
 from . import errors
 from .events import EventRecorder
 from .lifecycle import Lifecycle
-from .objects import (
-    DEFAULT_NAMESPACES,
-    clone,
-    create_defaults,
-    ready_to_remove,
-    spec_changed,
-)
-from .objects import now as _now
+from .objects import DEFAULT_NAMESPACES, clone, ready_to_remove
 from .patching import PatchError, apply_patch, normalize_patch_type
 from .resources import RESOURCES, ResourceType, lookup
 from .selectors import SelectorError, parse_field, parse_label
+from .strategy import prepare_create, prepare_update
 from .watching import Change, ChangeHub, Subscriber, WatchStream
 
 __all__ = ["Store"]
@@ -70,15 +62,6 @@ __all__ = ["Store"]
 log = logging.getLogger(__name__)
 
 Key = tuple[str, str]
-_IMMUTABLE_META = (
-    "name",
-    "namespace",
-    "uid",
-    "creationTimestamp",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-    "generation",
-)
 
 
 class Store:
@@ -172,63 +155,14 @@ class Store:
         dry_run: bool = False,
     ) -> dict[str, Any]:
         rt = lookup(resource)
-        new: dict[str, Any] = clone(obj)
-        if (
-            new.get("kind", rt.kind) != rt.kind
-            or new.get("apiVersion", rt.api_version) != rt.api_version
-        ):
-            raise errors.bad_request(
-                f"the API version in the data ({new.get('apiVersion')}) and kind "
-                f"({new.get('kind')}) do not match {rt.api_version} {rt.kind}"
-            )
-        new["kind"], new["apiVersion"] = rt.kind, rt.api_version
-        meta = new.setdefault("metadata", {}) or {}
-        new["metadata"] = meta
-        if not meta.get("name"):
-            if not meta.get("generateName"):
-                raise errors.invalid(
-                    rt,
-                    "",
-                    "metadata.name: Required value: name or generateName is required",
-                )
-            meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
-        ns = self._create_namespace(rt, meta, namespace)
+        new = prepare_create(rt, clone(obj))
+        meta = new["metadata"]
+        ns = self._lifecycle.admit(rt, meta, namespace)
         if self._objects[rt].get(self._key(rt, meta["name"], ns)) is not None:
             raise errors.already_exists(rt, meta["name"])
-        for field in (
-            "deletionTimestamp",
-            "deletionGracePeriodSeconds",
-            "resourceVersion",
-        ):
-            meta.pop(field, None)
-        meta.update(uid=str(uuid.uuid4()), creationTimestamp=_now(), generation=1)
-        create_defaults(rt, new)
         if dry_run:
             return new
         return clone(self._commit(rt, "ADDED", new, None))
-
-    def _create_namespace(
-        self, rt: ResourceType, meta: dict[str, Any], namespace: str | None
-    ) -> str | None:
-        if not rt.namespaced:
-            meta.pop("namespace", None)
-            return None
-        if namespace and meta.get("namespace") not in (None, "", namespace):
-            raise errors.bad_request(
-                "the namespace of the provided object does not "
-                "match the namespace sent on the request"
-            )
-        ns = namespace or meta.get("namespace") or "default"
-        meta["namespace"] = ns
-        ns_obj = self._objects[lookup("namespaces")].get(("", ns))
-        if ns_obj is None:
-            raise errors.not_found(lookup("namespaces"), ns)
-        if ns_obj["metadata"].get("deletionTimestamp"):
-            raise errors.forbidden(
-                f'{rt} "{meta["name"]}" is forbidden: unable to create new content in '
-                f"namespace {ns} because it is being terminated"
-            )
-        return str(ns)
 
     def replace(
         self,
@@ -284,37 +218,7 @@ class Store:
         old = self._require(rt, name, namespace)
         if subresource not in (None, "status") or (subresource and not rt.has_status):
             raise errors.not_found(rt, f"{name}/{subresource}")
-        meta = new.get("metadata")
-        if not isinstance(meta, dict):
-            meta = new["metadata"] = {}
-        if meta.get("name", name) != name:
-            raise errors.bad_request(
-                "the name of the object "
-                f"({meta.get('name')}) does not match the name on "
-                f"the URL ({name})"
-            )
-        sent_rv = meta.get("resourceVersion")
-        if sent_rv and sent_rv != old["metadata"]["resourceVersion"]:
-            raise errors.conflict(rt, name)
-        for field in _IMMUTABLE_META:
-            if field in old["metadata"]:
-                meta[field] = old["metadata"][field]
-            else:
-                meta.pop(field, None)
-        for field in ("labels", "annotations", "finalizers", "ownerReferences"):
-            if field in meta and not meta[field]:
-                del meta[field]  # omitempty, as the real server serialises
-        new["kind"], new["apiVersion"] = rt.kind, rt.api_version
-        if subresource == "status":
-            new = {**old, "status": new.get("status", {})}
-        elif rt.has_status:
-            if "status" in old:
-                new["status"] = old["status"]
-            else:
-                new.pop("status", None)
-        if spec_changed(old, new):
-            new["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
-        new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+        new = prepare_update(rt, old, new, subresource)
         if new == old or dry_run:
             return clone(new)
         new = clone(new)
@@ -382,28 +286,13 @@ class Store:
             label, field = parse_label(label_selector), parse_field(field_selector)
         except SelectorError as exc:
             raise errors.bad_request(str(exc)) from exc
-        stream = WatchStream(
-            self.hub, rt, namespace if rt.namespaced else None, label, field, timeout
+        current = (
+            self.list(rt, namespace, label, field)
+            if resource_version in (None, "", "0")
+            else None
         )
-        self.hub.watchers.add(stream)
-        if resource_version in (None, "", "0"):
-            for obj in self.list(rt, namespace, label, field):
-                stream.push("ADDED", obj)
-            return stream
-        try:
-            backlog = self.hub.since(int(str(resource_version)))
-        except ValueError as exc:
-            stream.stop()
-            raise errors.bad_request(
-                f"invalid resourceVersion {resource_version!r}"
-            ) from exc
-        if backlog is None:
-            stream.push("ERROR", errors.expired(str(resource_version)).status())
-            stream.stop()
-        else:
-            for change in backlog:
-                stream.offer(change)
-        return stream
+        ns = namespace if rt.namespaced else None
+        return self.hub.open(rt, ns, label, field, resource_version, timeout, current)
 
     def subscribe(
         self, resource: str | ResourceType | None, callback: Subscriber
@@ -432,9 +321,3 @@ class Store:
     def close(self) -> None:
         """End every open watch stream."""
         self.hub.stop_all()
-
-    def _loop(self) -> asyncio.AbstractEventLoop | None:
-        try:
-            return asyncio.get_running_loop()
-        except RuntimeError:
-            return None

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from . import errors
 from .resources import ResourceType
 from .selectors import FieldSelector, LabelSelector
 
@@ -167,6 +168,38 @@ class ChangeHub:
                 task = asyncio.ensure_future(result)
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
+
+    def open(
+        self,
+        resource: ResourceType,
+        namespace: str | None,
+        label: LabelSelector,
+        field: FieldSelector,
+        resource_version: str | None,
+        timeout: float | None,
+        current: list[dict[str, Any]] | None,
+    ) -> WatchStream:
+        """Register a stream: ``current`` objects first (as ``ADDED``) when given,
+        else the history after ``resource_version`` (or one ``ERROR`` if lost)."""
+        stream = WatchStream(self, resource, namespace, label, field, timeout)
+        if current is not None:
+            self.watchers.add(stream)
+            for obj in current:
+                stream.push("ADDED", obj)
+            return stream
+        try:
+            backlog = self.since(int(str(resource_version)))
+        except ValueError as exc:
+            raise errors.bad_request(
+                f"invalid resourceVersion {resource_version!r}"
+            ) from exc
+        self.watchers.add(stream)
+        if backlog is None:
+            stream.push("ERROR", errors.expired(str(resource_version)).status())
+            stream.stop()
+        for change in backlog or ():
+            stream.offer(change)
+        return stream
 
     def since(self, resource_version: int) -> list[Change] | None:
         """Changes after ``resource_version``; ``None`` if the history lost some."""

@@ -4,7 +4,6 @@ stopped), its kubeconfig, a kubectl runner and an official-client ApiClient."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
-from harness.emulation.apiserver.kubeconfig import write_kubeconfig
+from harness.emulation.apiserver.kubeconfig import find_kubectl, write_kubeconfig
 from harness.emulation.apiserver.threaded import ThreadedServer
 
 DATA = Path(__file__).parent / "data"
@@ -35,18 +34,11 @@ def kubeconfig(apiserver: ThreadedServer, tmp_path: Path) -> Path:
     return write_kubeconfig(tmp_path / "kubeconfig", apiserver.url, "standin-test")
 
 
-def _find_kubectl() -> str | None:
-    explicit = os.environ.get("KUBECTL")
-    if explicit:
-        return explicit if os.access(explicit, os.X_OK) else None
-    return shutil.which("kubectl")
-
-
 @pytest.fixture
 def kubectl(
     kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> KubectlRunner:
-    binary = _find_kubectl()
+    binary = find_kubectl()
     if binary is None:
         pytest.skip(
             "kubectl not found: neither $KUBECTL (executable) nor kubectl on PATH"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from harness.emulation.apiserver.threaded import ThreadedServer
 
@@ -222,3 +224,38 @@ def test_protobuf_generators_get_415(kubectl: KubectlRunner) -> None:
     ).stdout
     kubectl("create", "-f", "-", input=piped)
     assert kubectl("get", "cm", "cm1", "-o", "jsonpath={.data.a}").stdout == "b"
+
+
+def test_server_side_apply_replace_and_force_delete(kubectl: KubectlRunner) -> None:
+    out = kubectl("apply", "--server-side", "-f", str(FLANNEL_MANIFEST)).stdout
+    assert out.count("serverside-applied") == 6
+    ds = kubectl("get", "ds", "kube-flannel-ds", "-n", "kube-flannel", "-o", "yaml")
+    replaced = ds.stdout.replace("EVENT_QUEUE_DEPTH", "EVENT_QUEUE_LENGTH")
+    assert "replaced" in kubectl("replace", "-f", "-", input=replaced).stdout
+    kubectl("create", "-f", "-", input=_pod("forced"))
+    forced = kubectl("delete", "pod", "forced", "--grace-period=0", "--force")
+    assert 'pod "forced" force deleted' in forced.stdout
+    assert kubectl("get", "pods", "-o", "name").stdout == ""
+
+
+def test_delete_waits_for_the_kubelet_to_finalize(
+    kubectl: KubectlRunner, apiserver: ThreadedServer
+) -> None:
+    store = apiserver.store
+    apiserver.call(store.register_kubelet, "node-a")
+    pod = json.loads(_pod("on-node"))
+    pod["spec"]["nodeName"] = "node-a"
+    kubectl("create", "-f", "-", input=json.dumps(pod))
+
+    def kubelet(change: Any) -> None:  # a minimal emulated kubelet
+        meta = change.obj["metadata"]
+        if change.type == "MODIFIED" and meta.get("deletionTimestamp"):
+            loop = asyncio.get_running_loop()
+            loop.call_later(0.5, store.finalize_pod, meta["name"], meta["namespace"])
+
+    apiserver.call(store.subscribe, "pods", kubelet)
+    started = time.monotonic()
+    out = kubectl("delete", "pod", "on-node", timeout=20).stdout
+    assert 'pod "on-node" deleted' in out
+    assert time.monotonic() - started >= 0.5, "kubectl did not wait for the kubelet"
+    assert kubectl("get", "pods", "-o", "name").stdout == ""
