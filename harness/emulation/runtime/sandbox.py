@@ -136,12 +136,8 @@ def add(
             "netns_removed": True,
         }
     network = selection.network
-    if port_mappings is None:
-        caps: dict[str, Any] = {
-            "portMappings": None if runtime.startswith("containerd") else []
-        }
-    else:
-        caps = {"portMappings": port_mappings}
+    no_pm = None if runtime.startswith("containerd") else []  # go-cni: a nil slice
+    caps: dict[str, Any] = {"portMappings": port_mappings or no_pm}
     ns_path = netns.create(os.path.join(paths.netns_dir, netns.new_name()))
     attachments = _attachments(network)
     results: list[dict[str, Any]] = []
@@ -178,6 +174,10 @@ def add(
             "netns": ns_path,
             "elapsed_ms": round((time.monotonic() - start) * 1000, 1),
         }
+    except BaseException:  # internal error: leave nothing behind, then report it
+        _teardown(paths, runtime, pod, ns_path, attachments, caps)
+        netns.remove(ns_path)
+        raise
     result = results[-1]
     state.write_record(
         paths, _record(runtime, pod, ns_path, network, caps, result, "ready")
