@@ -136,7 +136,7 @@ def add(
             "netns_removed": True,
         }
     network = selection.network
-    no_pm = None if runtime.startswith("containerd") else []  # go-cni: a nil slice
+    no_pm: list[Any] | None = None if runtime.startswith("containerd") else []
     caps: dict[str, Any] = {"portMappings": port_mappings or no_pm}
     ns_path = netns.create(os.path.join(paths.netns_dir, netns.new_name()))
     attachments = _attachments(network)
