@@ -1,13 +1,14 @@
 """Compare node cleaners on identical generated Flannel residue (issue 5, Performance).
 
 Usage: python bench/bench_cleaners.py [--sizes small,medium,large]
-       [--cleaners cniscrub,k3s-style,runbook] [--json out.json]
+       [--cleaners cniscrub,k3s-style,runbook] [--repeat N] [--json out.json]
 
 For each size and cleaner: build a fresh identical node in its own network
 namespace, time the cleaner inside it, count Flannel objects left and foreign
 objects lost against the manifest, tear the node down. ``cniscrub plan`` is
 timed on the fresh node before ``cniscrub apply`` (and checked read-only).
-Needs root. Progress goes to stderr, the table to stdout.
+With ``--repeat N`` the cleaners run interleaved N times and the median time is
+reported. Needs root. Progress goes to stderr, the table to stdout.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -31,6 +33,9 @@ from bench.cleaners.spec import SIZES
 from bench.cleaners.worker import run_in_node
 
 SETTLE = 0.5  # let the kernel finish freeing the previous node's namespaces
+TARGET_VS_K3S = 0.35  # issue 5: cniscrub apply / k3s-style on the largest node
+TARGET_PLAN = 0.25  # issue 5: plan / apply
+Row = dict[str, Any]
 
 
 def log(msg: str) -> None:
@@ -57,32 +62,29 @@ def cniscrub_unavailable() -> str | None:
 
 def host_state() -> tuple[str, int]:
     """(`ip netns list`, number of `findmnt` lines) of the host."""
-    ns = subprocess.run(
-        ["ip", "netns", "list"], capture_output=True, text=True, timeout=30
-    )
+    argv = ["ip", "netns", "list"]
+    ns = subprocess.run(argv, capture_output=True, text=True, timeout=30)
     mnt = subprocess.run(["findmnt"], capture_output=True, text=True, timeout=30)
     return ns.stdout, len(mnt.stdout.splitlines())
 
 
-def run_one(size: str, cleaner: str) -> dict[str, Any]:
+def run_one(size: str, cleaner: str) -> Row:
     """Build a node, run ``cleaner`` on it, census, tear down."""
-    row: dict[str, Any] = {"size": size, "cleaner": cleaner}
+    row: Row = {"size": size, "cleaner": cleaner}
     with nodestate.built_node(SIZES[size]) as node:
         spec = node.spec
         row |= {"build_s": node.build_seconds, "flannel_total": spec.total("flannel")}
         row["foreign_total"] = spec.total("foreign")
-        secs = node.build_seconds
-        log(f"{size}: built {node.label} in {secs:.2f}s, running {cleaner}")
+        log(f"{size}: built in {node.build_seconds:.2f}s, running {cleaner}")
         if cleaner == "cniscrub":
             plan = run_in_node(node.netns, "cniscrub-plan", node.root, node.journal)
-            row["plan_s"] = plan.seconds if plan.ok else None
-            row["plan_note"] = plan.note
+            row |= {"plan_s": plan.seconds if plan.ok else None, "plan_note": plan.note}
             if plan.ok:
                 nodestate.verify(node)  # plan must not have changed anything
         time.sleep(SETTLE)
         res = run_in_node(node.netns, cleaner, node.root, node.journal)
         row |= {"seconds": res.seconds, "ok": res.ok, "note": res.note}
-        row["commands"] = res.commands
+        row |= {"commands": res.commands, "steps": res.steps}
         if res.ok:
             seen = census.observe(node.netns, node.root)
             c = census.compare(spec.flannel, spec.foreign, seen)
@@ -92,38 +94,83 @@ def run_one(size: str, cleaner: str) -> dict[str, Any]:
     return row
 
 
-def ratios(rows: list[dict[str, Any]], size: str) -> list[str]:
-    """The issue's two target ratios for ``size``."""
+def aggregate(runs: list[Row]) -> Row:
+    """One row from repeated runs: median times; census must not vary."""
+    ok = [r for r in runs if r.get("ok")]
+    if len(ok) < len(runs):
+        return next(r for r in runs if not r.get("ok")) | {"runs": len(runs)}
+    row = dict(ok[0]) | {"runs": len(ok), "all_seconds": [r["seconds"] for r in ok]}
+    for key in ("seconds", "build_s", "plan_s"):
+        values = [r[key] for r in ok if r.get(key) is not None]
+        row[key] = statistics.median(values) if values else None
+    labels = {label for r in ok for label in r["steps"]}
+    row["steps"] = {
+        k: statistics.median(r["steps"].get(k, 0.0) for r in ok) for k in labels
+    }
+    if len({(r["flannel_left"], r["foreign_lost"]) for r in ok}) > 1:
+        row["note"] = (row["note"] + " census varied between runs").strip()
+    return row
+
+
+def targets(rows: list[Row], size: str) -> list[str]:
+    """The issue's two ratios for ``size`` (its targets are for the largest node)."""
     by = {r["cleaner"]: r for r in rows if r["size"] == size and r.get("ok")}
-    out = []
     cs, k3s = by.get("cniscrub"), by.get("k3s-style")
-    if cs and k3s:
-        ratio = cs["seconds"] / k3s["seconds"]
-        out.append(f"{size}: cniscrub apply / k3s-style = {ratio:.2f}x")
-    else:
-        out.append(f"{size}: cniscrub apply / k3s-style = n/a")
-    if cs and cs.get("plan_s"):
-        out.append(f"{size}: plan / apply = {cs['plan_s'] / cs['seconds']:.2f}")
+    if not (cs and k3s):
+        return [
+            f"{size}: cniscrub apply / k3s-style = n/a (cniscrub or k3s row missing)"
+        ]
+    ratio = cs["seconds"] / k3s["seconds"]
+    verdict = ratio <= TARGET_VS_K3S and cs["foreign_lost"] == 0
+    out = [
+        f"{size}: cniscrub apply / k3s-style = {ratio:.2f}x (target <= {TARGET_VS_K3S}x"
+        f" with 0 foreign lost: {'met' if verdict else 'NOT met'})"
+    ]
+    if cs.get("plan_s"):
+        plan = cs["plan_s"] / cs["seconds"]
+        met = "met" if plan < TARGET_PLAN else "NOT met"
+        out.append(f"{size}: plan / apply = {plan:.2f} (target < {TARGET_PLAN}: {met})")
     return out
 
 
 _ROW = "{:7} {:10} {:>9} {:>14} {:>14}  {}"
 
 
-def table(rows: list[dict[str, Any]]) -> str:
-    """The result table."""
-    cols = ("size", "cleaner", "seconds", "flannel left", "foreign lost", "note")
-    head = _ROW.format(*cols)
-    lines = [head, "-" * len(head)]
+def table(rows: list[Row]) -> str:
+    """The result table, then each row's time per step."""
+    head = _ROW.format(
+        "size", "cleaner", "seconds", "flannel left", "foreign lost", "note"
+    )
+    lines, steps = [head, "-" * len(head)], []
     for r in rows:
+        left = lost = secs = "-"
         if r.get("ok"):
             left = f"{r['flannel_left']}/{r['flannel_total']}"
             lost = f"{r['foreign_lost']}/{r['foreign_total']}"
             secs = f"{r['seconds']:.3f}"
-        else:
-            left = lost = secs = "-"
+            parts = ", ".join(f"{k} {v:.3f}" for k, v in sorted(r["steps"].items()))
+            steps.append(f"  {r['size']} {r['cleaner']}: {parts}")
         lines.append(_ROW.format(r["size"], r["cleaner"], secs, left, lost, r["note"]))
-    return "\n".join(lines)
+    return "\n".join([*lines, "seconds per step:", *steps])
+
+
+def run_all(sizes: list[str], cleaners: list[str], repeat: int) -> list[Row]:
+    """Every size x cleaner, ``repeat`` times interleaved, aggregated."""
+    unavailable = cniscrub_unavailable() if "cniscrub" in cleaners else None
+    rows: list[Row] = []
+    for size in sizes:
+        runs: dict[str, list[Row]] = {c: [] for c in cleaners}
+        for _ in range(repeat):
+            for cleaner in cleaners:
+                if cleaner == "cniscrub" and unavailable:
+                    note = unavailable
+                    runs[cleaner] = [{"size": size, "cleaner": cleaner, "note": note}]
+                    continue
+                runs[cleaner].append(run_one(size, cleaner))
+        rows += [aggregate(runs[c]) for c in cleaners]
+    if unavailable:
+        log(f"cniscrub skipped: {unavailable}")
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,13 +178,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="small,medium,large")
     parser.add_argument("--cleaners", default="cniscrub,k3s-style,runbook")
+    parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     sizes = [s for s in args.sizes.split(",") if s]
     cleaners = [c for c in args.cleaners.split(",") if c]
     if unknown := [s for s in sizes if s not in SIZES]:
         parser.error(f"unknown sizes {unknown}")
-
     main_pid = os.getpid()
 
     def on_term(signum: int, frame: FrameType | None) -> None:
@@ -146,32 +193,20 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(128 + signum)  # unwinds through every teardown
 
     signal.signal(signal.SIGTERM, on_term)
-    before = host_state()
-    unavailable = cniscrub_unavailable() if "cniscrub" in cleaners else None
-    rows: list[dict[str, Any]] = []
-    for size in sizes:
-        for cleaner in cleaners:
-            if cleaner == "cniscrub" and unavailable:
-                log(f"{size}: cniscrub skipped: {unavailable}")
-                rows.append(
-                    {"size": size, "cleaner": cleaner, "ok": False, "note": unavailable}
-                )
-                continue
-            rows.append(run_one(size, cleaner))
+    before, load = host_state(), os.getloadavg()
+    rows = run_all(sizes, cleaners, max(1, args.repeat))
     print(table(rows))
-    builds = {r["size"]: r["build_s"] for r in rows if "build_s" in r}
+    builds = {r["size"]: r["build_s"] for r in rows if r.get("build_s")}
     print("build time: " + ", ".join(f"{s} {b:.2f}s" for s, b in builds.items()))
     for size in sizes:
-        print("\n".join(ratios(rows, size)))
+        print("\n".join(targets(rows, size)))
+    print(f"load average at start: {load[0]:.2f} (other work on this host skews times)")
     after = host_state()
-    if after != before:
-        print(
-            f"WARNING host changed: netns/mounts {before} -> {after}", file=sys.stderr
-        )
+    if after != before:  # other users of the host can also cause this
+        log(f"WARNING host netns/mounts changed: {before} -> {after}")
     if args.json:
-        args.json.write_text(
-            json.dumps({"rows": rows, "host_unchanged": after == before}, indent=2)
-        )
+        doc = {"rows": rows, "host_unchanged": after == before, "load_start": load}
+        args.json.write_text(json.dumps(doc, indent=2))
     return 0
 
 

@@ -25,8 +25,9 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 TIMEOUT = 300
@@ -47,14 +48,18 @@ class Outcome:
     ok: bool = True
     note: str = ""
     commands: int = 0
+    steps: dict[str, float] = field(default_factory=dict)  # label -> seconds
 
 
-def _run(argv: list[str], out: Outcome, stdin: bytes | None = None) -> bytes:
-    """Run ``argv`` (bounded), count it, return stdout; failures are ignored."""
+def _run(argv: list[str], out: Outcome, step: str, stdin: bytes | None = None) -> bytes:
+    """Run ``argv`` (bounded), count and time it under ``step``, return stdout;
+    failures are ignored, as in the scripts imitated here."""
     out.commands += 1
+    start = time.perf_counter()
     proc = subprocess.run(
         argv, input=stdin, capture_output=True, timeout=TIMEOUT, check=False
     )
+    out.steps[step] = out.steps.get(step, 0.0) + time.perf_counter() - start
     return proc.stdout
 
 
@@ -99,15 +104,15 @@ def k3s_veths(ip_link_show: str) -> list[str]:
 def clean_k3s(root: Path, journal: Path) -> Outcome:
     """k3s-killall.sh's network cleanup."""
     out = Outcome()
-    shown = _run(["ip", "link", "show"], out).decode(errors="replace")
+    shown = _run(["ip", "link", "show"], out, "veths").decode(errors="replace")
     for iface in k3s_veths(shown):
-        _run(["ip", "link", "delete", iface], out)
+        _run(["ip", "link", "delete", iface], out, "veths")
     for name in K3S_LINKS:
-        _run(["ip", "link", "delete", name], out)
-    _run(["rm", "-rf", f"{root}/var/lib/cni/"], out)
+        _run(["ip", "link", "delete", name], out, "links")
+    _run(["rm", "-rf", f"{root}/var/lib/cni/"], out, "files")
     for family in ("iptables", "ip6tables"):
-        saved = _run([f"{family}-save"], out)
-        _run([f"{family}-restore"], out, stdin=grep_filter(saved))
+        saved = _run([f"{family}-save"], out, family)
+        _run([f"{family}-restore"], out, family, stdin=grep_filter(saved))
     return out
 
 
@@ -154,7 +159,7 @@ def clean_runbook(root: Path, journal: Path) -> Outcome:
     """The manual runbook, step by step."""
     out = Outcome()
     for step in RUNBOOK:
-        _run(runbook_argv(step, root), out)
+        _run(runbook_argv(step, root), out, " ".join(step[:2]))
     return out
 
 
@@ -176,6 +181,7 @@ def _cniscrub(
     if exe is None:
         return Outcome(False, "not available: cniscrub not installed")
     out = Outcome(commands=1)
+    start = time.perf_counter()
     try:
         proc = subprocess.run(
             [exe, *args], capture_output=True, text=True, timeout=TIMEOUT
@@ -189,6 +195,7 @@ def _cniscrub(
         return Outcome(
             False, f"not available: exit {proc.returncode}: {tail[0][:160]}", 1
         )
+    out.steps[args[0]] = time.perf_counter() - start
     return out
 
 

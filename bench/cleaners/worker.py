@@ -5,7 +5,7 @@
 (what ``ip netns exec`` does, so sysfs shows the node's links), then times only
 the cleaner itself (``time.perf_counter``): namespace switch and interpreter
 start-up are outside every measurement. It prints one JSON line: cleaner,
-seconds, ok, note, commands.
+seconds, ok, note, commands, seconds per step.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .competitors import CLEANERS
@@ -34,6 +34,7 @@ class RunResult:
     ok: bool
     note: str
     commands: int
+    steps: dict[str, float] = field(default_factory=dict)
 
 
 def run_in_node(netns: str, cleaner: str, root: Path, journal: Path) -> RunResult:
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     outcome = CLEANERS[args.cleaner](args.root, args.journal)
     seconds = time.perf_counter() - start
     result = RunResult(
-        args.cleaner, seconds, outcome.ok, outcome.note, outcome.commands
+        args.cleaner, seconds, outcome.ok, outcome.note, outcome.commands, outcome.steps
     )
     print(json.dumps(asdict(result)))
     return 0
