@@ -23,7 +23,7 @@ def match(inv: Inventory) -> Footprint:
     """Pure: which objects of ``inv`` are Flannel's, with evidence."""
     fp = gather(inv)
     for p in inv.of("process"):
-        if p.data["comm"] == AGENT_COMM:
+        if p.data["comm"] == AGENT_COMM and p.data.get("same_netns") is not False:
             fp.blockers.append(f"flanneld is running (pid {p.data['pid']}: "
                                f"{p.data.get('cmdline', '')[:80]})")
     match_netfilter(fp, inv)

@@ -33,6 +33,13 @@ def _net(value: str) -> str | None:
         return None
 
 
+def _problem(res: Resource) -> str:
+    d = res.data
+    if d.get("type") == "symlink":
+        return f"a symlink to {d.get('link_target')!r}, not followed"
+    return str(d.get("parse_error") or d.get("error") or f"a {d.get('type')}, not a file")
+
+
 def plugins_of(conf: dict[str, Any]) -> list[dict[str, Any]]:
     plugins = conf.get("plugins")
     if isinstance(plugins, list):
@@ -70,7 +77,7 @@ def _from_conf(fp: Footprint, inv: Inventory) -> None:
     conf = res.data.get("conf") if res else None
     if res is not None and conf is None:
         fp.warnings.append(
-            f"{FLANNEL_CONF} is not usable ({res.data.get('parse_error') or res.data.get('error')});"
+            f"{FLANNEL_CONF} is not usable ({_problem(res)});"
             " bridge and network name are not taken from it"
         )
     if conf and is_flannel_conf(conf):
@@ -92,8 +99,7 @@ def _from_subnet_env(fp: Footprint, inv: Inventory) -> None:
         return
     env = res.data.get("env")
     if env is None:
-        fp.warnings.append(f"/run/flannel/subnet.env not usable: "
-                           f"{res.data.get('parse_error') or res.data.get('error')}")
+        fp.warnings.append(f"/run/flannel/subnet.env not usable: {_problem(res)}")
         return
     for key, fact in (("FLANNEL_NETWORK", "network4"), ("FLANNEL_IPV6_NETWORK", "network6"),
                       ("FLANNEL_SUBNET", "podcidr4"), ("FLANNEL_IPV6_SUBNET", "podcidr6")):

@@ -71,6 +71,9 @@ def match_files(fp: Footprint, inv: Inventory) -> None:
         if kind == "dir" and allowed_dir(path, netname):
             dirs.append(r)
             continue
+        if kind == "symlink" and allowed_dir(path, netname):
+            _left(fp, r, f"is a symlink to {r.data.get('link_target')!r}; never followed")
+            continue
         reason = _file_reason(path, netname)
         if reason is None:
             if path.startswith("/var/lib/cni/networks/") and kind == "dir":
@@ -82,6 +85,8 @@ def match_files(fp: Footprint, inv: Inventory) -> None:
             _left(fp, r, "not a regular file or symlink, or its name is not UTF-8")
             blocked.add(parent)
             continue
+        if r.data.get("error"):
+            fp.warnings.append(f"{path}: {r.data['error']}; owned by path, content unused")
         fp.claims.append(Claim(r, f"file {path}", [reason]))
     for d in dirs:
         if d.key in blocked:

@@ -1,7 +1,9 @@
 """Inventory of running processes (comm and command line) from ``/proc``.
 
 ``/proc`` is that of the running cleaner (a pod needs ``hostPID``), never under
-``--root``.
+``--root``. Each process records whether it shares the cleaner's network namespace
+(``same_netns``; None when that cannot be read): a flanneld managing *this* network
+namespace is what blocks a cleanup.
 
 >>> parse([{"pid": 42, "comm": "flanneld", "cmdline": "/opt/bin/flanneld --ip-masq"}]
 ...       )[0].key
@@ -24,13 +26,23 @@ def _read(path: str, limit: int = 4096) -> str:
         return ""
 
 
+def _netns(path: str) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
+
+
 def collect(proc: str = "/proc") -> list[dict[str, Any]]:
+    mine = _netns(f"{proc}/self/ns/net")
     out = []
     for name in os.listdir(proc):
         if name.isdigit():
             comm = _read(f"{proc}/{name}/comm", 64)
             if comm:
-                out.append({"pid": int(name), "comm": comm,
+                theirs = _netns(f"{proc}/{name}/ns/net")
+                same = None if theirs is None or mine is None else theirs == mine
+                out.append({"pid": int(name), "comm": comm, "same_netns": same,
                             "cmdline": _read(f"{proc}/{name}/cmdline")[:300]})
     return out
 

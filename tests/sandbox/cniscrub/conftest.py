@@ -22,7 +22,8 @@ def _host_state() -> tuple[str, int]:
     mounts = subprocess.run(["findmnt", "-rn"], capture_output=True, text=True,
                             timeout=30, check=False).stdout
     ours = "\n".join(sorted(ln for ln in netns.splitlines() if ln.startswith("csb-")))
-    return ours, len(mounts.splitlines())
+    # other suites run concurrently on this machine: count only our own mounts
+    return ours, sum("csb-" in ln for ln in mounts.splitlines())
 
 
 @pytest.fixture(scope="session", autouse=True)
