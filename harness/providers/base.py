@@ -84,6 +84,7 @@ class ClusterSpec:
     nodes: int = 3
     cni_bin_set: str = "full"  # "full" (kubernetes-cni package) or "kind"
     control_plane: bool = True
+    runtime: str = "containerd-1.7"  # whose CNI rules and error wording nodes follow
     extra: dict[str, str] = field(default_factory=dict)
 
 

@@ -39,7 +39,7 @@ RUN_SIZE = "256m"
 BOOT_SYSCTLS = {"net/ipv4/ip_forward": "1"}
 
 # called after a cluster's nodes are up (the control plane hooks in here)
-PostCreateHook = Callable[["SandboxCluster"], None]
+PostCreateHook = Callable[["SandboxCluster", ClusterSpec], None]
 
 
 def node_names(cluster: str, count: int) -> list[str]:
@@ -195,7 +195,7 @@ class SandboxProvider:
                 _boot_all(cluster)
                 cdir.save(record)
                 for hook in self.post_create:
-                    hook(cluster)
+                    hook(cluster, spec)
             except BaseException:
                 _remove(cluster)
                 raise

@@ -1,0 +1,132 @@
+"""The emulated kubelet of one sandbox node (test emulation, never a product component).
+
+Runs in the control-plane process. It watches the pods bound to its node and, like
+kubelet: creates the pod sandbox through the node's runtime (CNI ADD with the real
+plugins, see :mod:`harness.emulation.runtime`), pulls (resolves) images, runs init
+containers one after another and then the main containers, restarts them with back-off,
+reports pod status and kubelet Events (``FailedCreatePodSandBox`` with the runtime's
+exact wording), posts the node's Ready condition from the runtime's network status, and
+on deletion stops containers (SIGTERM, grace period, SIGKILL) and tears the sandbox down
+(CNI DEL) before finalizing the pod.
+
+After a node reboot every process and sandbox is gone while the Pod objects remain; the
+kubelet then stops the old sandboxes and creates new ones, which is exactly when
+``loadFlannelSubnetEnv failed`` appears on a node whose flannel agent is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from typing import Any
+
+from harness.emulation.apiserver.store import Store
+from harness.emulation.kubelet.podworker import PodWorker
+from harness.providers.sandbox.node import SandboxNode
+
+log = logging.getLogger(__name__)
+STATUS_PERIOD = 2.0
+RESYNC_PERIOD = 1.0
+
+
+class Kubelet:
+    def __init__(self, store: Store, node: SandboxNode, runtime: str) -> None:
+        self.store = store
+        self.node = node
+        self.runtime = runtime
+        self.boot = node.record.boot
+        self.workers: dict[str, PodWorker] = {}
+        self.wake = asyncio.Event()
+        self._ready: tuple[bool, str, str] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    async def runtime_call(self, args: list[str]) -> dict[str, Any]:
+        """Run the runtime emulation inside the node; its one JSON object."""
+        argv = [sys.executable, "-m", "harness.emulation.runtime", *args]
+        if args[0] in ("add", "del", "status"):
+            argv += ["--runtime", self.runtime]
+        result = await asyncio.to_thread(self.node.exec, argv, check=False, timeout=60)
+        if result.rc != 0:
+            raise RuntimeError(f"runtime {args[0]} failed on {self.name}: {result.stderr.strip()}")
+        data: dict[str, Any] = json.loads(result.stdout)
+        return data
+
+    async def run(self) -> None:
+        self.store.register_kubelet(self.name)
+        await asyncio.gather(self._sync_loop(), self._status_loop())
+
+    async def _sync_loop(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self.wake.wait(), RESYNC_PERIOD)
+            except TimeoutError:
+                pass
+            self.wake.clear()
+            try:
+                await self.sync()
+            except Exception:
+                log.exception("kubelet %s: sync failed", self.name)
+
+    async def sync(self) -> None:
+        if self.node.record.boot != self.boot:
+            await self._rebooted()
+        pods = self.store.list("pods", field_selector=f"spec.nodeName={self.name}")
+        seen = set()
+        for pod in pods:
+            uid = pod["metadata"]["uid"]
+            seen.add(uid)
+            worker = self.workers.get(uid)
+            deleting = bool(pod["metadata"].get("deletionTimestamp"))
+            if worker is None and deleting:
+                self.store.finalize_pod(pod["metadata"]["name"], pod["metadata"]["namespace"])
+            elif worker is None:
+                self.workers[uid] = worker = PodWorker(self, pod)
+                worker.start()
+            elif deleting and not worker.terminating:
+                grace = pod["metadata"].get("deletionGracePeriodSeconds", 30)
+                worker.terminate(float(grace))
+        for uid in [u for u in self.workers if u not in seen]:
+            self.workers.pop(uid).abandon()
+
+    async def _rebooted(self) -> None:
+        log.info("kubelet %s: node rebooted (boot %d)", self.name, self.node.record.boot)
+        self.boot = self.node.record.boot
+        old, self.workers = self.workers, {}
+        for worker in old.values():
+            worker.abandon()
+        for worker in old.values():
+            if worker.sandbox_id:  # StopPodSandbox of the dead sandbox: CNI DEL
+                await worker.teardown_sandbox(record_failure=False)
+        self._ready = None
+
+    async def _status_loop(self) -> None:
+        while True:
+            try:
+                await self.post_status()
+            except Exception as exc:  # node rebooting: try again next period
+                log.debug("kubelet %s: status: %s", self.name, exc)
+            await asyncio.sleep(STATUS_PERIOD)
+
+    async def post_status(self) -> None:
+        status = await self.runtime_call(["status"])
+        ready = (bool(status["ready"]), status.get("reason", ""), status.get("message", ""))
+        if ready == self._ready:
+            return
+        self._ready = ready
+        if ready[0]:
+            cond = {"type": "Ready", "status": "True", "reason": "KubeletReady",
+                    "message": "kubelet is posting ready status"}  # fmt: skip
+        else:
+            cond = {"type": "Ready", "status": "False", "reason": "KubeletNotReady",
+                    "message": ready[2]}  # fmt: skip
+        from harness.emulation.controlplane.nodes import condition
+
+        self.store.patch(
+            "nodes", self.name, {"status": {"conditions": [condition(**cond)]}},
+            "strategic", subresource="status",
+        )  # fmt: skip

@@ -1,0 +1,215 @@
+"""One pod's lifecycle on an emulated kubelet (test emulation).
+
+sandbox (non-hostNetwork: runtime ``add`` = CNI ADD, retried with back-off, each failure
+a ``FailedCreatePodSandBox`` Event) → volumes → init containers in order → main
+containers, restarted with back-off under ``restartPolicy: Always`` → on deletion:
+SIGTERM, grace, SIGKILL, runtime ``del`` (CNI DEL), finalize.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import signal
+from typing import TYPE_CHECKING, Any
+
+from harness.emulation.images import resolve
+from harness.emulation.kubelet import podstatus
+from harness.emulation.kubelet.containers import ContainerProcess
+from harness.emulation.kubelet.podspec import (
+    container_argv,
+    container_mounts,
+    log_path,
+    pod_dir,
+    resolve_env,
+    volume_sources,
+)
+
+if TYPE_CHECKING:
+    from harness.emulation.kubelet.kubelet import Kubelet
+
+log = logging.getLogger(__name__)
+BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0, 10.0)
+
+
+def backoff(attempt: int) -> float:
+    return BACKOFF[min(attempt, len(BACKOFF) - 1)]
+
+
+class PodWorker:
+    def __init__(self, kubelet: Kubelet, pod: dict[str, Any]) -> None:
+        self.k = kubelet
+        self.pod = pod
+        self.meta = pod["metadata"]
+        self.spec = pod["spec"]
+        self.host_network = bool(self.spec.get("hostNetwork"))
+        self.sandbox_id: str | None = None
+        self.netns: str | None = None
+        self.pod_ips: list[str] = []
+        self.procs: dict[str, ContainerProcess] = {}
+        self.status = podstatus.PodStatus(pod, kubelet.node.address)
+        self.terminating = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"pod {self.meta['name']}")
+
+    def abandon(self) -> None:
+        """Forget the pod without cleanup (node rebooted: everything is already gone)."""
+        if self._task:
+            self._task.cancel()
+        for proc in self.procs.values():
+            proc.signal(signal.SIGKILL)
+
+    def terminate(self, grace: float) -> None:
+        self.terminating = True
+        if self._task:
+            self._task.cancel()
+        self._task = asyncio.create_task(self._terminate(grace))
+
+    # -- lifecycle ---------------------------------------------------------------
+    async def _run(self) -> None:
+        try:
+            if not self.host_network:
+                await self._create_sandbox()
+            else:
+                self.pod_ips = [self.k.node.address]
+            await self._prepare_volumes()
+            for c in self.spec.get("initContainers") or []:
+                await self._run_to_completion(c)
+            self.status.initialized()
+            self._post()
+            await asyncio.gather(*(self._supervise(c) for c in self.spec["containers"]))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("pod %s/%s failed", self.meta["namespace"], self.meta["name"])
+
+    async def _create_sandbox(self) -> None:
+        attempt = 0
+        while True:
+            sid = secrets.token_hex(32)
+            self.sandbox_id = sid
+            res = await self.k.runtime_call(
+                ["add", "--sandbox-id", sid, "--pod-name", self.meta["name"],
+                 "--pod-namespace", self.meta["namespace"], "--pod-uid", self.meta["uid"]]
+            )  # fmt: skip
+            if res.get("ok"):
+                self.netns = res["netns"]
+                self.pod_ips = [ip.split("/")[0] for ip in res.get("ips", [])]
+                return
+            self.sandbox_id = None if res.get("netns_removed", True) else sid
+            self.status.waiting_all("ContainerCreating", "")
+            self._post()
+            self._event(res.get("reason", "FailedCreatePodSandBox"), res["message"])
+            await asyncio.sleep(backoff(attempt))
+            attempt += 1
+
+    async def _prepare_volumes(self) -> None:
+        node = self.k.node
+        for name, src in volume_sources(self.pod).items():
+            if src["type"] == "configMap":
+                cm = self.k.store.get("configmaps", src["configMap"], self.meta["namespace"])
+                for key, value in (cm.get("data") or {}).items():
+                    await asyncio.to_thread(node.write_file, f"{src['path']}/{key}", value)
+            elif src["type"] == "FileOrCreate":
+                await asyncio.to_thread(node.exec, ["sh", "-c", 'mkdir -p "$(dirname "$1")"; [ -e "$1" ] || : > "$1"', "sh", src["path"]])
+            else:  # DirectoryOrCreate, emptyDir and untyped paths (the runtime creates them)
+                await asyncio.to_thread(node.exec, ["sh", "-c", '[ -e "$1" ] || mkdir -p "$1"', "sh", src["path"]])
+            log.debug("volume %s ready at %s", name, src["path"])
+
+    async def _start(self, c: dict[str, Any], init: bool, attempt: int) -> ContainerProcess | None:
+        image = c["image"]
+        if resolve(image) is None:
+            msg = (f'Failed to pull image "{image}": failed to pull and unpack image "{image}": '
+                   "not found (the sandbox has no emulation for this image)")  # fmt: skip
+            self.status.waiting(c["name"], "ErrImagePull" if attempt == 0 else "ImagePullBackOff", msg)
+            self._post()
+            self._event("Failed", msg)
+            return None
+        ctx = {
+            "image": image, "node_name": self.k.name, "pod_name": self.meta["name"],
+            "pod_namespace": self.meta["namespace"], "pod_uid": self.meta["uid"],
+            "container_name": c["name"], "init": init,
+            "env": resolve_env({**self.pod, "status": {"podIP": (self.pod_ips or [""])[0], "hostIP": self.k.node.address}}, c.get("env")),
+            "log_path": log_path(self.pod, c["name"], attempt),
+        }  # fmt: skip
+        spec = {"argv": container_argv(c), "context": ctx,
+                "mounts": container_mounts(self.pod, c), "workingDir": c.get("workingDir")}  # fmt: skip
+        path = f"{pod_dir(self.pod)}/containers/{c['name']}.json"
+        await asyncio.to_thread(self.k.node.write_file, path, json.dumps(spec), 0o600)
+        proc = await ContainerProcess.start(self.k.node, path, self.netns)
+        self.procs[c["name"]] = proc
+        return proc
+
+    async def _run_to_completion(self, c: dict[str, Any]) -> None:
+        attempt = 0
+        while True:
+            proc = await self._start(c, True, attempt)
+            rc = await proc.wait() if proc else -1
+            if rc == 0:
+                self.status.init_done(c["name"])
+                return
+            if proc:
+                self.status.init_failed(c["name"], rc, attempt)
+                self._post()
+            await asyncio.sleep(backoff(attempt))
+            attempt += 1
+
+    async def _supervise(self, c: dict[str, Any]) -> None:
+        attempt = 0
+        while True:
+            proc = await self._start(c, False, attempt)
+            if proc is not None:
+                self.status.running(c["name"], self.pod_ips, attempt)
+                self._post()
+                rc = await proc.wait()
+                self.status.terminated(c["name"], rc, attempt)
+                self._post()
+                if self.spec.get("restartPolicy", "Always") == "Never" or (
+                    rc == 0 and self.spec.get("restartPolicy") == "OnFailure"
+                ):
+                    return
+            await asyncio.sleep(backoff(attempt))
+            attempt += 1
+
+    async def _terminate(self, grace: float) -> None:
+        await asyncio.gather(*(p.stop(grace) for p in self.procs.values()))
+        if self.sandbox_id:
+            attempt = 0
+            while not await self.teardown_sandbox(record_failure=True):
+                await asyncio.sleep(backoff(attempt))
+                attempt += 1
+        self.k.store.finalize_pod(self.meta["name"], self.meta["namespace"])
+        self.k.workers.pop(self.meta["uid"], None)
+
+    async def teardown_sandbox(self, record_failure: bool) -> bool:
+        """StopPodSandbox: CNI DEL through the runtime; True when the sandbox is gone."""
+        assert self.sandbox_id is not None
+        try:
+            res = await self.k.runtime_call(["del", "--sandbox-id", self.sandbox_id])
+        except RuntimeError as exc:
+            log.warning("%s", exc)
+            return False
+        if res.get("ok"):
+            self.sandbox_id = None
+            return True
+        if record_failure:
+            self._event("FailedKillPod", res.get("message", "failed to destroy network"))
+        return False
+
+    # -- reporting ----------------------------------------------------------------
+    def _post(self) -> None:
+        try:
+            self.k.store.patch("pods", self.meta["name"], {"status": self.status.render()},
+                               "merge", self.meta["namespace"], subresource="status")  # fmt: skip
+        except Exception as exc:  # the pod may be gone already
+            log.debug("status of %s: %s", self.meta["name"], exc)
+
+    def _event(self, reason: str, message: str) -> None:
+        try:
+            self.k.store.record_event(self.pod, reason, message, "Warning", "kubelet", self.k.name)
+        except Exception as exc:
+            log.debug("event for %s: %s", self.meta["name"], exc)

@@ -1,0 +1,100 @@
+"""The process one container runs as, inside a sandbox node (test emulation).
+
+The kubelet starts ``unshare --mount -- python -m harness.emulation.kubelet.shim SPEC``
+inside the node (and inside the pod's network namespace unless hostNetwork). The shim
+gives the container a filesystem view like a real one:
+
+1. every volume is first bind-mounted onto a private staging tmpfs;
+2. ``/etc``, ``/opt``, ``/var`` and ``/run`` get a private overlay whose upper layer is
+   that tmpfs, so whatever the container writes outside its volumes (including the
+   mount points it needs, e.g. ``/etc/kube-flannel``) never reaches the node;
+3. each volume is bind-mounted at its ``mountPath``: writes there *do* reach the node,
+   exactly as with hostPath volumes on a real node.
+
+Then it sets the process title to the container's argv (``ps`` shows
+``/opt/bin/flanneld --ip-masq --kube-subnet-mgr``, ``comm`` is ``flanneld``), sends
+stdout/stderr to the container log, and hands over to the emulated image.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import sys
+from pathlib import Path
+
+from harness.emulation.images import ContainerContext, resolve
+from harness.providers.sandbox.holder import mount
+
+MS_BIND = 4096
+MS_REC = 16384
+MS_RDONLY = 1
+MS_REMOUNT = 32
+STAGING = "/mnt"
+PRIVATE_TREES = ("/etc", "/opt", "/var", "/run")
+PR_SET_NAME = 15
+
+
+def setup_mounts(mounts: list[dict]) -> None:
+    mount("tmpfs", STAGING, "tmpfs", 0, "mode=700,size=64m")
+    staged = []
+    for i, m in enumerate(mounts):
+        stage = f"{STAGING}/vol{i}"
+        _make_point(stage, m.get("file", False))
+        mount(m["source"], stage, "", MS_BIND | MS_REC)
+        staged.append((stage, m))
+    for tree in PRIVATE_TREES:
+        upper, work = f"{STAGING}/ov{tree}/upper", f"{STAGING}/ov{tree}/work"
+        os.makedirs(upper)
+        os.makedirs(work)
+        mount("overlay", tree, "overlay", 0, f"lowerdir={tree},upperdir={upper},workdir={work}")
+    for stage, m in staged:
+        target = m["target"].rstrip("/") or "/"
+        _make_point(target, m.get("file", False))
+        mount(stage, target, "", MS_BIND | MS_REC)
+        if m.get("readOnly"):
+            mount(stage, target, "", MS_BIND | MS_REMOUNT | MS_RDONLY)
+
+
+def _make_point(path: str, is_file: bool) -> None:
+    if is_file:
+        os.makedirs(os.path.dirname(path) or "/", exist_ok=True)
+        if not os.path.exists(path):
+            Path(path).touch()
+    else:
+        os.makedirs(path, exist_ok=True)
+
+
+def set_title(argv: list[str]) -> None:
+    import setproctitle
+
+    setproctitle.setproctitle(" ".join(argv))
+    name = os.path.basename(argv[0])[:15].encode()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_NAME, ctypes.c_char_p(name), 0, 0, 0)
+
+
+def main() -> int:
+    spec = json.loads(Path(sys.argv[1]).read_text())
+    ctx = ContainerContext(**spec["context"])
+    log_path = Path(ctx.log_path)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    handler = resolve(ctx.image)
+    if handler is None:
+        print(f"image {ctx.image} is not emulated in the sandbox", file=sys.stderr)
+        return 125
+    setup_mounts(spec["mounts"])
+    os.chdir(spec.get("workingDir") or "/")
+    os.environ.update(ctx.env)
+    argv = list(spec["argv"])
+    set_title(argv)
+    sys.stdout.flush()
+    return handler.run(argv, ctx)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

