@@ -20,6 +20,7 @@ from aiohttp import web
 from . import errors
 from .resources import ResourceType, by_path
 from .store import Store
+from .tables import to_table, wants_table
 from .watching import WatchStream
 
 __all__ = ["STORE_KEY", "WATCHES_KEY", "ApiRequest", "handle_api"]
@@ -91,11 +92,29 @@ async def handle_api(
     dry_run = "All" in q.getall("dryRun", [])
     method = request.method
     if method == "GET":
+        table = wants_table(request.headers.get("Accept", ""))
+        include = q.get("includeObject", "Metadata")
         if api.name is not None:
-            return _json(store.get(api.rt, api.name, api.namespace))
+            obj = store.get(api.rt, api.name, api.namespace)
+            if table:
+                return _json(to_table(api.rt, [obj], store.resource_version, include))
+            return _json(obj)
         if q.get("watch") in ("true", "1"):
-            return await _watch(request, store, api)
-        return _list(store, api, q.get("labelSelector"), q.get("fieldSelector"))
+            return await _watch(request, store, api, include if table else None)
+        rv = store.resource_version
+        items = store.list(
+            api.rt, api.namespace, q.get("labelSelector"), q.get("fieldSelector")
+        )
+        if table:
+            return _json(to_table(api.rt, items, rv, include))
+        return _json(
+            {
+                "kind": f"{api.rt.kind}List",
+                "apiVersion": api.rt.api_version,
+                "metadata": {"resourceVersion": rv},
+                "items": items,
+            }
+        )
     if method == "POST" and api.name is None:
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a JSON object")
@@ -124,21 +143,6 @@ async def handle_api(
         )
         return _json(obj)
     raise errors.method_not_allowed()
-
-
-def _list(
-    store: Store, api: ApiRequest, label: str | None, field: str | None
-) -> web.Response:
-    rv = store.resource_version
-    items = store.list(api.rt, api.namespace, label, field)
-    return _json(
-        {
-            "kind": f"{api.rt.kind}List",
-            "apiVersion": api.rt.api_version,
-            "metadata": {"resourceVersion": rv},
-            "items": items,
-        }
-    )
 
 
 def _delete(
@@ -195,8 +199,10 @@ def _delete(
 
 
 async def _watch(
-    request: web.Request, store: Store, api: ApiRequest
+    request: web.Request, store: Store, api: ApiRequest, table: str | None
 ) -> web.StreamResponse:
+    """Stream events as JSON lines; with ``table`` (an ``includeObject`` value) each
+    object is a one-row ``Table``, the first one carrying the column definitions."""
     q = request.query
     timeout = _int(q.get("timeoutSeconds"), "timeoutSeconds")
     stream = store.watch(
@@ -214,7 +220,12 @@ async def _watch(
     try:
         await response.prepare(request)
         async with stream:
+            first = True
             async for type_, obj in stream:
+                if table is not None and type_ != "ERROR":
+                    rv = obj["metadata"].get("resourceVersion", "")
+                    obj = to_table(api.rt, [obj], rv, table, with_columns=first)
+                    first = False
                 line = json.dumps({"type": type_, "object": obj}, separators=(",", ":"))
                 await response.write(line.encode() + b"\n")
         await response.write_eof()

@@ -259,3 +259,19 @@ def test_delete_waits_for_the_kubelet_to_finalize(
     assert 'pod "on-node" deleted' in out
     assert time.monotonic() - started >= 0.5, "kubectl did not wait for the kubelet"
     assert kubectl("get", "pods", "-o", "name").stdout == ""
+
+
+def test_default_table_output_columns(kubectl: KubectlRunner) -> None:
+    node = json.loads(json.dumps(NODE))
+    node["metadata"]["labels"]["node-role.kubernetes.io/control-plane"] = ""
+    node["status"]["nodeInfo"] = {"kubeletVersion": "v1.32.4"}
+    kubectl("create", "-f", "-", input=json.dumps(node))
+    nodes = kubectl("get", "nodes").stdout.split("\n")
+    assert nodes[0].split() == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+    assert nodes[1].split()[:3] == ["node-a", "Ready", "control-plane"]
+    assert nodes[1].split()[-1] == "v1.32.4"
+    kubectl("create", "-f", "-", input=_pod("p1", {"app": "t"}))
+    pods = kubectl("get", "pods", "--show-labels").stdout.split("\n")
+    assert pods[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "LABELS"]
+    assert pods[1].split()[:4] == ["p1", "0/1", "Pending", "0"]
+    assert pods[1].split()[-1] == "app=t"

@@ -19,6 +19,7 @@ from harness.emulation.apiserver.selectors import (
     LabelSelector,
     SelectorError,
 )
+from harness.emulation.apiserver.tables import pod_status
 
 DATA = Path(__file__).parent / "data"
 
@@ -113,3 +114,86 @@ def test_json_patch_and_errors() -> None:
         apply_patch(doc, {"a": 1}, "json")
     with pytest.raises(PatchError):
         apply_patch(doc, {"a": 1}, "application/x-unknown")
+
+
+def _waiting(reason: str) -> dict[str, Any]:
+    return {"state": {"waiting": {"reason": reason}}, "restartCount": 0}
+
+
+POD_STATUS_CASES = [
+    ("pending", {"status": {"phase": "Pending"}}, ("Pending", 0, 1, 0)),
+    (
+        "sandbox not created yet",
+        {
+            "status": {
+                "phase": "Pending",
+                "containerStatuses": [_waiting("ContainerCreating")],
+            }
+        },
+        ("ContainerCreating", 0, 1, 0),
+    ),
+    (
+        "image pull failure",
+        {
+            "status": {
+                "phase": "Pending",
+                "containerStatuses": [_waiting("ErrImagePull")],
+            }
+        },
+        ("ErrImagePull", 0, 1, 0),
+    ),
+    (
+        "first init container running",
+        {
+            "spec": {"initContainers": [{}, {}], "containers": [{}]},
+            "status": {
+                "phase": "Pending",
+                "initContainerStatuses": [
+                    {"state": {"running": {}}, "restartCount": 1},
+                    _waiting("PodInitializing"),
+                ],
+            },
+        },
+        ("Init:0/2", 0, 1, 1),
+    ),
+    (
+        "init container crashed",
+        {
+            "spec": {"initContainers": [{}], "containers": [{}]},
+            "status": {
+                "initContainerStatuses": [
+                    {"state": {"terminated": {"exitCode": 1, "reason": "Error"}}}
+                ]
+            },
+        },
+        ("Init:Error", 0, 1, 0),
+    ),
+    (
+        "running and ready",
+        {
+            "status": {
+                "phase": "Running",
+                "containerStatuses": [
+                    {"state": {"running": {}}, "ready": True, "restartCount": 2}
+                ],
+            }
+        },
+        ("Running", 1, 1, 2),
+    ),
+    (
+        "terminating",
+        {
+            "metadata": {"deletionTimestamp": "2026-01-01T00:00:00Z"},
+            "status": {"phase": "Running"},
+        },
+        ("Terminating", 0, 1, 0),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("pod", "expected"), [pytest.param(p, e, id=n) for n, p, e in POD_STATUS_CASES]
+)
+def test_pod_status_column_golden(pod: dict[str, Any], expected: tuple[Any]) -> None:
+    pod = {"metadata": {}, "spec": {"containers": [{}]}, **pod}
+    assert pod_status(pod) == expected
