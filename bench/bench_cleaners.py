@@ -83,7 +83,8 @@ def run_one(size: str, cleaner: str) -> Row:
                 nodestate.verify(node)  # plan must not have changed anything
         time.sleep(SETTLE)
         res = run_in_node(node.netns, cleaner, node.root, node.journal)
-        row |= {"seconds": res.seconds, "ok": res.ok, "note": res.note}
+        note = res.note if row.get("plan_s") or cleaner != "cniscrub" else "plan failed"
+        row |= {"seconds": res.seconds, "ok": res.ok, "note": note}
         row |= {"commands": res.commands, "steps": res.steps}
         if res.ok:
             seen = census.observe(node.netns, node.root)

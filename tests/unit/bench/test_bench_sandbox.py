@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -25,12 +26,28 @@ pytestmark = [
 ]
 
 
+def host_links() -> set[str]:
+    out = subprocess.run(
+        ["ip", "-o", "link", "show"], capture_output=True, text=True, timeout=30
+    ).stdout
+    return {line.split(":")[1].strip().split("@")[0] for line in out.splitlines()}
+
+
 def run(cleaner: str) -> tuple[census.Census, nodestate.Node]:
+    before = host_links()
     with nodestate.built_node(SIZES["small"]) as node:
+        ours = {
+            ident[0] for ident in node.spec.flannel["link"] | node.spec.foreign["link"]
+        }
+        ours -= {"lo", "eth0"}  # names the host has too
+        assert not ours & host_links(), "node objects leaked into the host netns"
         result = run_in_node(node.netns, cleaner, node.root, node.journal)
         assert result.ok, result.note
         seen = census.observe(node.netns, node.root)
-        return census.compare(node.spec.flannel, node.spec.foreign, seen), node
+        c = census.compare(node.spec.flannel, node.spec.foreign, seen)
+    assert not ours & host_links()
+    assert before <= host_links() | {"lo"}  # the cleaner touched nothing of the host
+    return c, node
 
 
 def test_noop_leaves_everything() -> None:
