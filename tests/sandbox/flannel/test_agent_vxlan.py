@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from tests.sandbox.flannel.conftest import Lab, wait_for
-from tests.sandbox.flannel.helpers import ANN, NETCONF, ipj, link, peer_of
+from flannel_lab import ANN, NETCONF, Lab, ipj, link, peer_of, wait_for
 
 pytestmark = pytest.mark.sandbox
 
@@ -38,9 +36,16 @@ def test_vxlan_device_attributes(lab: Lab) -> None:
     assert data["local"] == "198.18.0.1"
     assert data["link"] == "eth0"
     assert dev["mtu"] == 1500 - 50
-    addrs = [(a["local"], a["prefixlen"]) for a in ipj(n1, "addr", "show", "dev", "flannel.1")[0]["addr_info"] if a["family"] == "inet"]
+    addrs = [
+        (a["local"], a["prefixlen"])
+        for a in ipj(n1, "addr", "show", "dev", "flannel.1")[0]["addr_info"]
+        if a["family"] == "inet"
+    ]
     assert addrs == [("10.244.1.0", 32)]
-    assert n1.ns(["cat", "/proc/sys/net/ipv6/conf/flannel.1/accept_ra"]).stdout.strip() == "0"
+    assert (
+        n1.ns(["cat", "/proc/sys/net/ipv6/conf/flannel.1/accept_ra"]).stdout.strip()
+        == "0"
+    )
 
 
 def test_subnet_env_annotations_condition(lab: Lab) -> None:
@@ -56,7 +61,9 @@ def test_subnet_env_annotations_condition(lab: Lab) -> None:
     mac = link(n1, "flannel.1")["address"]  # type: ignore[index]
     assert ann == {
         ANN + "backend-type": "vxlan",
-        ANN + "backend-data": json.dumps({"VNI": 1, "VtepMAC": mac}, separators=(",", ":")),
+        ANN + "backend-data": json.dumps(
+            {"VNI": 1, "VtepMAC": mac}, separators=(",", ":")
+        ),
         ANN + "public-ip": "198.18.0.1",
         ANN + "kube-subnet-manager": "true",
     }
@@ -78,20 +85,24 @@ def test_peer_neighbour_fdb_route_added_and_removed(lab: Lab) -> None:
     def routes() -> list[dict[str, object]]:
         return ipj(n1, "route", "show", "dev", "flannel.1")
 
-    wait_for(lambda: any(r["dst"] == "10.244.2.0/24" for r in routes()), 10, "peer route")
+    wait_for(
+        lambda: any(r["dst"] == "10.244.2.0/24" for r in routes()), 10, "peer route"
+    )
     neigh = ipj(n1, "neigh", "show", "dev", "flannel.1")
     assert [(x["dst"], x["lladdr"], x["state"]) for x in neigh] == [
         ("10.244.2.0", mac2, ["PERMANENT"])
     ]
     fdb = json.loads(n1.ns(["bridge", "-j", "fdb", "show", "dev", "flannel.1"]).stdout)
-    assert [(f["mac"], f.get("dst"), f["flags"], f["state"]) for f in fdb if f.get("dst")] == [
-        (mac2, "198.18.0.2", ["self"], "permanent")
-    ]
+    assert [
+        (f["mac"], f.get("dst"), f["flags"], f["state"]) for f in fdb if f.get("dst")
+    ] == [(mac2, "198.18.0.2", ["self"], "permanent")]
     route = next(r for r in routes() if r["dst"] == "10.244.2.0/24")
     assert route["gateway"] == "10.244.2.0"
     assert route["flags"] == ["onlink"]
     n1.write_state([])  # node2 deleted
-    wait_for(lambda: not any(r["dst"] == "10.244.2.0/24" for r in routes()), 10, "removal")
+    wait_for(
+        lambda: not any(r["dst"] == "10.244.2.0/24" for r in routes()), 10, "removal"
+    )
     assert ipj(n1, "neigh", "show", "dev", "flannel.1") == []
     fdb = json.loads(n1.ns(["bridge", "-j", "fdb", "show", "dev", "flannel.1"]).stdout)
     assert [f for f in fdb if f.get("dst")] == []
@@ -116,12 +127,25 @@ def test_pod_cidr_missing_exits_with_error(lab: Lab) -> None:
 
     n1, _ = lab.nodes
     (n1.root / "net-conf.json").write_text(json.dumps(NETCONF))
-    n1.state.write_text(json.dumps({"node": {"metadata": {"name": "node1"}, "spec": {}}, "peers": []}))
+    n1.state.write_text(
+        json.dumps({"node": {"metadata": {"name": "node1"}, "spec": {}}, "peers": []})
+    )
     proc = subprocess.run(
-        n1.isolated([sys.executable, "-m", "harness.emulation.flannel.standalone",
-                     str(n1.state), "v0.27.3", "--ip-masq", "--kube-subnet-mgr",
-                     f"--net-config-path={n1.root / 'net-conf.json'}"]),
-        capture_output=True, text=True, timeout=30,
+        n1.isolated(
+            [
+                sys.executable,
+                "-m",
+                "harness.emulation.flannel.standalone",
+                str(n1.state),
+                "v0.27.3",
+                "--ip-masq",
+                "--kube-subnet-mgr",
+                f"--net-config-path={n1.root / 'net-conf.json'}",
+            ]
+        ),
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert proc.returncode == 1
     assert 'node "node1" pod cidr not assigned' in proc.stderr

@@ -9,9 +9,16 @@ import json
 import stat
 
 import pytest
-
-from tests.sandbox.flannel.conftest import Lab, wait_for
-from tests.sandbox.flannel.helpers import NETCONF, cni, install_plugin, ipj, link, peer_of
+from flannel_lab import (
+    NETCONF,
+    Lab,
+    cni,
+    install_plugin,
+    ipj,
+    link,
+    peer_of,
+    wait_for,
+)
 
 pytestmark = pytest.mark.sandbox
 MISSING = "open /run/flannel/subnet.env: no such file or directory"
@@ -29,7 +36,9 @@ MISSING = "open /run/flannel/subnet.env: no such file or directory"
         ),
     ],
 )
-def test_add_without_subnet_env_exact_error(lab: Lab, plugin: str, expected: str) -> None:
+def test_add_without_subnet_env_exact_error(
+    lab: Lab, plugin: str, expected: str
+) -> None:
     n1, _ = lab.nodes
     install_plugin(lab, plugin)
     pod = lab.add_netns("pod-a")
@@ -55,15 +64,17 @@ def test_add_gives_pod_ip_on_cni0_and_scratch_file(lab: Lab) -> None:
     assert result["ips"][0]["gateway"] == "10.244.1.1"
     cni0 = ipj(n1, "addr", "show", "dev", "cni0")[0]
     assert cni0["mtu"] == 1450
-    assert [(a["local"], a["prefixlen"]) for a in cni0["addr_info"] if a["family"] == "inet"] == [
-        ("10.244.1.1", 24)
-    ]
+    assert [
+        (a["local"], a["prefixlen"]) for a in cni0["addr_info"] if a["family"] == "inet"
+    ] == [("10.244.1.1", 24)]
     pod_addr = ipj_pod(lab, pod)
     assert ip.split("/")[0] in pod_addr
     scratch = n1.root / "var-lib-cni" / "flannel" / cid
     assert stat.S_IMODE(scratch.stat().st_mode) == 0o600
     assert stat.S_IMODE(scratch.parent.stat().st_mode) == 0o700
-    assert json.loads(scratch.read_text())["ipam"]["ranges"] == [[{"subnet": "10.244.1.0/24"}]]
+    assert json.loads(scratch.read_text())["ipam"]["ranges"] == [
+        [{"subnet": "10.244.1.0/24"}]
+    ]
     ipam_file = n1.root / "var-lib-cni" / "networks" / "cbr0" / ip.split("/")[0]
     assert ipam_file.exists()
     # DEL removes scratch + host-local file; bridge stays (§4)
@@ -87,7 +98,7 @@ def test_del_without_scratch_leaks_ipam(lab: Lab) -> None:
 
 
 def ipj_pod(lab: Lab, pod_ns: str) -> str:
-    from tests.sandbox.flannel.conftest import sh
+    from flannel_lab import sh
 
     return sh(["ip", "-n", pod_ns, "-4", "addr", "show", "dev", "eth0"]).stdout
 
@@ -108,18 +119,24 @@ def test_cross_node_pod_ping_over_flannel_1(lab: Lab) -> None:
         ips.append(json.loads(proc.stdout)["ips"][0]["address"].split("/")[0])
     assert ips[1].startswith("10.244.2.")
     wait_for(
-        lambda: any(r["dst"] == "10.244.2.0/24" for r in ipj(n1, "route", "show", "dev", "flannel.1")),
+        lambda: any(
+            r["dst"] == "10.244.2.0/24"
+            for r in ipj(n1, "route", "show", "dev", "flannel.1")
+        ),
         10,
         "peer route",
     )
-    from tests.sandbox.flannel.conftest import sh
+    from flannel_lab import sh
 
     def tx() -> int:
         stats = ipj(n1, "-s", "link", "show", "flannel.1")[0]["stats64"]
         return int(stats["tx"]["packets"])
 
     before = tx()
-    ping = sh(["ip", "netns", "exec", pods[0], "ping", "-c", "2", "-W", "2", ips[1]],
-              check=False, timeout=20)
+    ping = sh(
+        ["ip", "netns", "exec", pods[0], "ping", "-c", "2", "-W", "2", ips[1]],
+        check=False,
+        timeout=20,
+    )
     assert ping.returncode == 0, ping.stdout + ping.stderr
     assert tx() >= before + 2  # the packets went through flannel.1
