@@ -9,8 +9,10 @@ garbage collection. Everything is in memory; no authentication; plain http on th
 sockets it is given.
 
 Modules: ``store`` (the in-process API; read its docstring first), ``server``
-(``make_app``, ``serve``, ``start``), ``kubeconfig``, ``resources``, ``selectors``,
-``patching``, ``watching``, ``lifecycle``, ``events``, ``discovery``, ``handlers``.
+(``make_app``, ``serve``, ``start``), ``threaded`` (a server in a thread for sync
+callers), ``kubeconfig`` (``write_kubeconfig``, ``find_kubectl``), ``resources``,
+``selectors``, ``patching``, ``strategy``, ``lifecycle``, ``watching``, ``events``,
+``discovery``, ``tables``, ``handlers``.
 """
 
 from __future__ import annotations

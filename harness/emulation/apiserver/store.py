@@ -29,6 +29,11 @@ Public API (stable)::
 
 ``resource`` is a plural ("pods"), a kind ("DaemonSet"), ``plural.group`` or a
 ``ResourceType``. Failures raise :class:`~.errors.ApiError` with the real Status.
+As on the real server, writes to a resource with a status subresource (nodes, pods,
+daemonsets, jobs, ...) keep the stored ``status``; change it with
+``subresource="status"`` (which in turn changes nothing else), e.g. a kubelet:
+``store.patch("pods", name, {"status": {...}}, "merge", ns, subresource="status")``.
+Pods are created ``Pending`` whatever status the body carries; nodes keep theirs.
 
 Pod deletion (``pod_deletion`` policy, default ``"kubelet"``): a pod whose
 ``spec.nodeName`` is a node with a registered kubelet gets ``deletionTimestamp`` and

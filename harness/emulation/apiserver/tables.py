@@ -7,8 +7,8 @@ shows (Pod READY/STATUS/RESTARTS with ``ContainerCreating``, ``Init:0/2``,
 ``Terminating``; Node STATUS/ROLES/VERSION; Namespace; DaemonSet; ConfigMap; Event;
 Job); every other kind gets NAME and AGE.
 
->>> to_table(lookup("nodes"), [node], "1", "Metadata")["rows"][0]["cells"][:2]
-... # doctest: +SKIP
+>>> table = to_table(lookup("nodes"), [node], "1")        # doctest: +SKIP
+>>> table["rows"][0]["cells"][:2]                         # doctest: +SKIP
 ['node-a', 'Ready']
 """
 

@@ -10,6 +10,7 @@ import socket
 import stat
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -201,3 +202,29 @@ def test_write_kubeconfig_shape_and_mode(tmp_path: Path) -> None:
         "name": "lab",
         "cluster": {"server": "http://127.0.0.1:1"},
     }
+
+
+def test_dropped_watch_client_is_unregistered(apiserver: ThreadedServer) -> None:
+    store = apiserver.store
+    resp = urllib.request.urlopen(f"{apiserver.url}/api/v1/pods?watch=1", timeout=5)
+    deadline = time.monotonic() + 5
+    while apiserver.call(lambda: len(store.hub.watchers)) != 1:
+        assert time.monotonic() < deadline, "the watch never registered"
+        time.sleep(0.02)
+    resp.close()
+    while apiserver.call(lambda: len(store.hub.watchers)) != 0:
+        assert time.monotonic() < deadline, "the dropped watch stayed registered"
+        time.sleep(0.02)
+
+
+def test_delete_collection_with_selector(apiserver: ThreadedServer) -> None:
+    for name, app in (("a", "x"), ("b", "x"), ("c", "y")):
+        apiserver.call(
+            apiserver.store.create,
+            "configmaps",
+            {"metadata": {"name": name, "labels": {"app": app}}},
+        )
+    url = f"{apiserver.url}/api/v1/namespaces/default/configmaps"
+    code, body, _ = _call(f"{url}?labelSelector=app%3Dx", "DELETE")
+    assert code == 200 and [i["metadata"]["name"] for i in body["items"]] == ["a", "b"]
+    assert [i["metadata"]["name"] for i in _call(url)[1]["items"]] == ["c"]
