@@ -5,16 +5,23 @@ warm-up), then 1000 sequential mixed requests in batches of 200 to show that lat
 does not grow with the number of requests served (kmock's failure mode). Target from
 the issue: p50 under 5 ms.
 
-    python bench/bench_apiserver.py [-n 500] [--pods 10]
+    python bench/bench_apiserver.py [-n 500] [--pods 10] [--in-process]
+
+By default the server runs as ``python -m harness.emulation.apiserver`` in its own
+process (as in a sandbox control plane); ``--in-process`` serves it from a thread of
+the benchmark process instead (client and server then share the GIL).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +52,32 @@ def row(label: str, samples: list[float]) -> str:
     )
 
 
+@contextlib.contextmanager
+def served(in_process: bool) -> Iterator[str]:
+    if in_process:
+        with ThreadedServer() as server:
+            yield server.url
+        return
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.emulation.apiserver", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=500, help="requests per operation")
     parser.add_argument("--pods", type=int, default=10, help="pods in the listed ns")
+    parser.add_argument("--in-process", action="store_true", help="server in a thread")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, ThreadedServer() as server:
-        url = server.url
+    with tempfile.TemporaryDirectory() as tmp, served(args.in_process) as url:
         kubeconfig = write_kubeconfig(Path(tmp) / "kubeconfig", url, "bench")
         api = config.new_client_from_config(config_file=str(kubeconfig))
         core = client.CoreV1Api(api)
@@ -106,7 +132,8 @@ def main() -> int:
         ops = [get, lst, patch]
         mixed = [t for i in range(1000) for t in timed(ops[i % 3], 1)]
         api.close()
-    print(f"Kubernetes API stand-in via kubernetes client (ms), server {url}")
+    where = "in-process thread" if args.in_process else "own process"
+    print(f"Kubernetes API stand-in via kubernetes client (ms), server in {where}")
     print(f"{'operation':<28} {'n':>5} {'p50':>8} {'p95':>8} {'mean':>8}")
     for label, samples in results.items():
         print(row(label, samples))
