@@ -132,7 +132,7 @@ def main() -> int:
         ops = [get, lst, patch]
         mixed = [t for i in range(1000) for t in timed(ops[i % 3], 1)]
         api.close()
-    where = "in-process thread" if args.in_process else "own process"
+    where = "a thread of this process" if args.in_process else "its own process"
     print(f"Kubernetes API stand-in via kubernetes client (ms), server in {where}")
     print(f"{'operation':<28} {'n':>5} {'p50':>8} {'p95':>8} {'mean':>8}")
     for label, samples in results.items():
