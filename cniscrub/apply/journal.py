@@ -1,7 +1,8 @@
 """The journal of one apply run: the plan, a backup record per object *before* it is
 touched, and each result -- enough for ``cniscrub restore`` to put everything back.
 
-Layout of ``<journal-dir>/<UTC timestamp>-<plan id>/``::
+Layout of ``<journal-dir>/<UTC timestamp>-<plan id>/`` (timestamp with microseconds, so
+names sort in the order the runs started)::
 
     plan.json        the plan that was applied
     journal.jsonl    one JSON event per line: backup, result (fsync'd as written)
@@ -9,7 +10,7 @@ Layout of ``<journal-dir>/<UTC timestamp>-<plan id>/``::
 
 >>> import tempfile; j = Journal.create(tempfile.mkdtemp(), "abc", {"x": 1})
 >>> j.record({"event": "backup", "action": 1}); [e["event"] for e in j.events()]
-['backup']
+['start', 'backup']
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ class Journal:
 
     @classmethod
     def create(cls, base: str, plan_id: str, plan: dict[str, Any]) -> Journal:
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        now = time.time()
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
         path = os.path.join(base, f"{stamp}-{plan_id}")
         n = 1
         while os.path.exists(path):
@@ -43,9 +45,11 @@ class Journal:
             os.makedirs(os.path.join(path, "blobs"), mode=0o700)
             with open(os.path.join(path, "plan.json"), "w", encoding="utf-8") as fh:
                 json.dump(plan, fh, indent=1, sort_keys=True)
+            journal = cls(path)
+            journal.record({"event": "start", "plan_id": plan_id, "pid": os.getpid()})
         except OSError as exc:
             raise BackupError(f"cannot create journal {path}: {exc}") from exc
-        return cls(path)
+        return journal
 
     @classmethod
     def open(cls, path: str) -> Journal:
