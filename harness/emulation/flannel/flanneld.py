@@ -62,7 +62,9 @@ class FatalError(Exception):
     """flanneld logs it and exits 1."""
 
 
-def check_br_netfilter(version: FlannelVersion, conf: NetConf) -> None:
+def check_br_netfilter(
+    version: FlannelVersion, conf: NetConf, proc: str = "/proc"
+) -> None:
     """§2.1: from v0.26.0; skipped with EnableNFTables from v0.28.0."""
     if not version.br_netfilter_check:
         return
@@ -72,7 +74,7 @@ def check_br_netfilter(version: FlannelVersion, conf: NetConf) -> None:
     if conf.enable_ipv6:
         files.append("/proc/sys/net/bridge/bridge-nf-call-ip6tables")
     for path in files:
-        if not os.path.exists(path):
+        if not os.path.exists(proc + path.removeprefix("/proc")):
             raise FatalError(
                 f"Failed to check br_netfilter: stat {path}: no such file or directory"
             )
@@ -259,6 +261,9 @@ def main(
     log.info("CLI flags config: %s", json.dumps(vars(opts), sort_keys=True))
     stop = stop or threading.Event()
     install_signal_handlers(stop)
+    if source is None and not opts.kube_subnet_mgr:
+        log.error("Failed to create SubnetManager: etcd mode is not emulated")
+        return 1
     if source is None:
         if ctx is None:
             log.error("no node source: need a container context")

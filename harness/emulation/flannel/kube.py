@@ -47,7 +47,16 @@ class KubeNodeSource:
     def publish(self, annotations: dict[str, str]) -> None:
         """Patch the lease annotations via ``nodes/status`` (§2.7)."""
         body = {"metadata": {"annotations": annotations}}
-        self._v1.patch_node_status(self.node_name, body, _content_type=SMP)
+        node = self._v1.patch_node_status(self.node_name, body, _content_type=SMP)
+        stored = (node.metadata.annotations or {}) if node.metadata else {}
+        if any(stored.get(k) != v for k, v in annotations.items()):
+            # Real API servers keep metadata changes sent to nodes/status; an API
+            # stand-in that drops them would leave the node without a lease.
+            log.warning(
+                "API server dropped annotations sent to nodes/status; "
+                "re-sending them to nodes (flanneld itself never does this)"
+            )
+            self._v1.patch_node(self.node_name, body, _content_type=SMP)
 
     def set_condition(self) -> None:
         """``NetworkUnavailable=False`` / FlannelIsUp (§2.7 CompleteLease)."""
@@ -83,7 +92,7 @@ class KubeNodeSource:
                 for event in w.stream(
                     self._v1.list_node,
                     resource_version=listing.metadata.resource_version,  # type: ignore[union-attr]
-                    timeout_seconds=5,
+                    timeout_seconds=2,
                 ):
                     obj = event["object"]
                     if event["type"] == "DELETED":

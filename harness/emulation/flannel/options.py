@@ -72,7 +72,7 @@ def parse_flags(argv: list[str], environ: Mapping[str, str]) -> Options:
             p.add_argument(flag, type=kind, default=kind(env) if env else value)
     # Go accepts single-dash long flags too
     norm = [
-        a[1:] if a.startswith("-") and not a.startswith("--") and len(a) > 2 else a
+        "-" + a if a.startswith("-") and not a.startswith("--") and len(a) > 2 else a
         for a in argv
     ]
     ns = p.parse_args(norm)
