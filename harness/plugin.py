@@ -6,6 +6,7 @@ Options (group ``cniscrub``): ``--provider`` (sandbox|kind), ``--nodes``,
 ``cluster``          one cluster for the whole session (torn down at the end, even when
                      a test fails or the run is interrupted; kept with --keep-cluster)
 ``cluster_factory``  makes function-scoped clusters for destructive tests
+                     (``cluster_factory_module``: the same, torn down per module)
 ``sandbox_provider`` the provider itself
 
 A run killed with SIGKILL cannot clean up; its clusters record the pytest process as
@@ -116,6 +117,13 @@ def _session_clusters(
 
 @pytest.fixture
 def cluster_factory(
+    request: pytest.FixtureRequest, sandbox_provider: SandboxProvider
+) -> Iterator[ClusterFactory]:
+    yield from _factory(request, sandbox_provider)
+
+
+@pytest.fixture(scope="module")
+def cluster_factory_module(
     request: pytest.FixtureRequest, sandbox_provider: SandboxProvider
 ) -> Iterator[ClusterFactory]:
     yield from _factory(request, sandbox_provider)

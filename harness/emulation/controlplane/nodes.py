@@ -13,7 +13,9 @@ sets).
 
 from __future__ import annotations
 
+import os
 import time
+import uuid
 from typing import Any
 
 from harness.providers.sandbox.node import SandboxNode
@@ -88,7 +90,12 @@ def node_object(node: SandboxNode, index: int, runtime: str) -> dict[str, Any]:
                 "operatingSystem": "linux",
                 "architecture": "amd64",
                 "osImage": "cniscrub sandbox node",
+                "kernelVersion": os.uname().release,
+                "machineID": uuid.uuid5(uuid.NAMESPACE_DNS, node.name).hex,
+                "systemUUID": str(uuid.uuid5(uuid.NAMESPACE_URL, node.name)),
+                "bootID": str(uuid.uuid4()),
             },
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
             "capacity": {"cpu": "2", "memory": "4Gi", "pods": "110"},
             "allocatable": {"cpu": "2", "memory": "4Gi", "pods": "110"},
         },

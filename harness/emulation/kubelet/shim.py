@@ -2,13 +2,14 @@
 
 The kubelet starts ``unshare --mount -- python -m harness.emulation.kubelet.shim SPEC``
 inside the node (and inside the pod's network namespace unless hostNetwork). The shim
-gives the container a filesystem view like a real one:
+gives the container a root of its own, assembled on a private tmpfs and entered with
+``chroot``:
 
-1. every volume is first bind-mounted onto a private staging tmpfs;
-2. ``/etc``, ``/opt``, ``/var`` and ``/run`` get a private overlay whose upper layer is
-   that tmpfs, so whatever the container writes outside its volumes (including the
-   mount points it needs, e.g. ``/etc/kube-flannel``) never reaches the node;
-3. each volume is bind-mounted at its ``mountPath``: writes there *do* reach the node,
+1. every top-level entry of the node's tree is bind-mounted into it, except ``/etc``,
+   ``/opt``, ``/var`` and ``/run``, which get a private overlay over the node's files, so
+   whatever the container writes outside its volumes (including the mount points it
+   needs, e.g. ``/etc/kube-flannel``) never reaches the node or the host;
+2. each volume is bind-mounted at its ``mountPath``: writes there *do* reach the node,
    exactly as with hostPath volumes on a real node.
 
 Then it sets the process title to the container's argv (``ps`` shows
@@ -36,25 +37,36 @@ PRIVATE_TREES = ("/etc", "/opt", "/var", "/run")
 PR_SET_NAME = 15
 
 
-def setup_mounts(mounts: list[dict]) -> None:
-    mount("tmpfs", STAGING, "tmpfs", 0, "mode=700,size=64m")
-    staged = []
-    for i, m in enumerate(mounts):
-        stage = f"{STAGING}/vol{i}"
-        _make_point(stage, m.get("file", False))
-        mount(m["source"], stage, "", MS_BIND | MS_REC)
-        staged.append((stage, m))
-    for tree in PRIVATE_TREES:
-        upper, work = f"{STAGING}/ov{tree}/upper", f"{STAGING}/ov{tree}/work"
-        os.makedirs(upper)
-        os.makedirs(work)
-        mount("overlay", tree, "overlay", 0, f"lowerdir={tree},upperdir={upper},workdir={work}")
-    for stage, m in staged:
-        target = m["target"].rstrip("/") or "/"
+def setup_mounts(mounts: list[dict]) -> str:
+    """Assemble the container's root on a private tmpfs; return its path."""
+    mount("tmpfs", STAGING, "tmpfs", 0, "mode=755,size=64m")
+    root = f"{STAGING}/root"
+    os.makedirs(root)
+    for entry in sorted(os.listdir("/")):
+        src, dst = f"/{entry}", f"{root}/{entry}"
+        if os.path.islink(src):
+            os.symlink(os.readlink(src), dst)
+        elif not os.path.isdir(src):
+            Path(dst).touch()
+            mount(src, dst, "", MS_BIND)
+        elif src in PRIVATE_TREES:  # the node's files, but writes stay in the container
+            os.makedirs(dst)
+            upper, work = f"{STAGING}/ov{src}/upper", f"{STAGING}/ov{src}/work"
+            os.makedirs(upper)
+            os.makedirs(work)
+            mount("overlay", dst, "overlay", 0, f"lowerdir={src},upperdir={upper},workdir={work}")
+        elif src == STAGING:
+            os.makedirs(dst)
+        else:
+            os.makedirs(dst)
+            mount(src, dst, "", MS_BIND | MS_REC)
+    for m in mounts:  # volumes: writes here reach the node, like hostPath on a real node
+        target = root + (m["target"].rstrip("/") or "/")
         _make_point(target, m.get("file", False))
-        mount(stage, target, "", MS_BIND | MS_REC)
+        mount(m["source"], target, "", MS_BIND | MS_REC)
         if m.get("readOnly"):
-            mount(stage, target, "", MS_BIND | MS_REMOUNT | MS_RDONLY)
+            mount(m["source"], target, "", MS_BIND | MS_REMOUNT | MS_RDONLY)
+    return root
 
 
 def _make_point(path: str, is_file: bool) -> None:
@@ -87,7 +99,7 @@ def main() -> int:
     if handler is None:
         print(f"image {ctx.image} is not emulated in the sandbox", file=sys.stderr)
         return 125
-    setup_mounts(spec["mounts"])
+    os.chroot(setup_mounts(spec["mounts"]))
     os.chdir(spec.get("workingDir") or "/")
     os.environ.update(ctx.env)
     argv = list(spec["argv"])

@@ -1,0 +1,71 @@
+"""Talk to a cluster's API the way users do: ``kubectl`` (found on PATH or ``$KUBECTL``)
+and the official ``kubernetes`` client, both through the cluster's kubeconfig.
+
+>>> kubectl(cluster, "get", "nodes", "-o", "name").stdout.split()   # doctest: +SKIP
+['node/lab-control-plane', 'node/lab-worker', 'node/lab-worker2']
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, Protocol
+
+from cniscrub.node.command import CommandError, CommandResult
+
+
+class HasKubeconfig(Protocol):
+    @property
+    def kubeconfig(self) -> Path | None: ...
+
+
+def find_kubectl() -> str | None:
+    """``$KUBECTL``, else kubectl on PATH, else the one pip installed next to us."""
+    explicit = os.environ.get("KUBECTL")
+    if explicit:
+        return explicit
+    found = shutil.which("kubectl")
+    if found:
+        return found
+    import sys
+
+    beside = Path(sys.executable).with_name("kubectl")
+    return str(beside) if beside.exists() else None
+
+
+def _kubeconfig(cluster: HasKubeconfig) -> str:
+    if cluster.kubeconfig is None:
+        raise RuntimeError(f"{cluster} has no control plane (no kubeconfig)")
+    return str(cluster.kubeconfig)
+
+
+def kubectl(
+    cluster: HasKubeconfig, *args: str, input: str | None = None, check: bool = True,
+    timeout: float = 60.0,
+) -> CommandResult:  # fmt: skip
+    binary = find_kubectl()
+    if binary is None:
+        raise RuntimeError("kubectl not found: put it on PATH or set $KUBECTL")
+    argv = (binary, *args)
+    proc = subprocess.run(
+        argv, input=input.encode() if input is not None else None, capture_output=True,
+        env={**os.environ, "KUBECONFIG": _kubeconfig(cluster)}, timeout=timeout,
+    )  # fmt: skip
+    result = CommandResult(argv, proc.returncode, proc.stdout, proc.stderr)
+    if check and not result.ok:
+        raise CommandError(result)
+    return result
+
+
+def kubectl_json(cluster: HasKubeconfig, *args: str) -> Any:
+    return json.loads(kubectl(cluster, *args, "-o", "json").stdout)
+
+
+def api_client(cluster: HasKubeconfig) -> Any:
+    """An official-client ``ApiClient`` bound to the cluster."""
+    from kubernetes import config
+
+    return config.new_client_from_config(config_file=_kubeconfig(cluster))
