@@ -212,6 +212,7 @@ async def _watch(
         q.get("fieldSelector"),
         q.get("resourceVersion"),
         timeout=None if timeout is None else float(timeout),
+        copy=False,
     )
     watches = request.app[WATCHES_KEY]
     watches.add(stream)

@@ -282,10 +282,12 @@ class Store:
         resource_version: str | None = None,
         *,
         timeout: float | None = None,
+        copy: bool = True,
     ) -> WatchStream:
         """Stream ``(type, obj)``: without ``resource_version`` (or "0") first an
         ``ADDED`` per existing object, then changes; with one, the changes after it
-        (a single ``("ERROR", Status)`` when it is older than the history)."""
+        (a single ``("ERROR", Status)`` when it is older than the history). Objects
+        are private copies unless ``copy=False`` (read-only use, e.g. serialising)."""
         rt = lookup(resource)
         try:
             label, field = parse_label(label_selector), parse_field(field_selector)
@@ -297,7 +299,9 @@ class Store:
             else None
         )
         ns = namespace if rt.namespaced else None
-        return self.hub.open(rt, ns, label, field, resource_version, timeout, current)
+        return self.hub.open(
+            rt, ns, label, field, resource_version, timeout, current, copy
+        )
 
     def subscribe(
         self, resource: str | ResourceType | None, callback: Subscriber

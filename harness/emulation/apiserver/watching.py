@@ -20,10 +20,11 @@ import inspect
 import logging
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import errors
+from .objects import clone
 from .resources import ResourceType
 from .selectors import FieldSelector, LabelSelector
 
@@ -34,7 +35,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Change:
-    """One stored mutation. ``obj`` and ``old`` are shared snapshots: do not mutate."""
+    """One stored mutation: the object after it (for ``DELETED``: as removed) and
+    before it. Each subscriber gets its own copies."""
 
     type: str  # ADDED | MODIFIED | DELETED
     resource: ResourceType
@@ -57,6 +59,7 @@ class WatchStream:
         label: LabelSelector,
         field: FieldSelector,
         timeout: float | None,
+        copy: bool = True,
     ) -> None:
         self._hub = hub
         self.resource = resource
@@ -67,6 +70,7 @@ class WatchStream:
         self._deadline: float | None = None
         self._queue: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue()
         self._stopped = False
+        self.copy = copy
 
     def matches(self, obj: dict[str, Any] | None) -> bool:
         if obj is None:
@@ -121,7 +125,7 @@ class WatchStream:
         if item is None:
             self.stop()
             raise StopAsyncIteration
-        return item
+        return (item[0], clone(item[1])) if self.copy else item
 
     async def __aenter__(self) -> WatchStream:
         return self
@@ -138,6 +142,8 @@ class ChangeHub:
         self.watchers: set[WatchStream] = set()
         self._subscribers: list[tuple[ResourceType | None, Subscriber]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._pending: deque[Change] = deque()
+        self._publishing = False
 
     def subscribe(
         self, resource: ResourceType | None, callback: Subscriber
@@ -153,14 +159,28 @@ class ChangeHub:
         return unsubscribe
 
     def publish(self, change: Change) -> None:
+        """Record ``change`` and deliver it. A change made by a subscriber while
+        another is delivered waits its turn, so everyone sees resourceVersion order."""
         self.history.append(change)
+        self._pending.append(change)
+        if self._publishing:
+            return
+        self._publishing = True
+        try:
+            while self._pending:
+                self._deliver(self._pending.popleft())
+        finally:
+            self._publishing = False
+
+    def _deliver(self, change: Change) -> None:
         for stream in list(self.watchers):
             stream.offer(change)
         for resource, callback in list(self._subscribers):
             if resource is not None and resource is not change.resource:
                 continue
             try:
-                result = callback(change)
+                own = replace(change, obj=clone(change.obj), old=clone(change.old))
+                result = callback(own)
             except Exception:
                 log.exception("subscriber %r failed on %s", callback, change.type)
                 continue
@@ -178,10 +198,11 @@ class ChangeHub:
         resource_version: str | None,
         timeout: float | None,
         current: list[dict[str, Any]] | None,
+        copy: bool = True,
     ) -> WatchStream:
         """Register a stream: ``current`` objects first (as ``ADDED``) when given,
         else the history after ``resource_version`` (or one ``ERROR`` if lost)."""
-        stream = WatchStream(self, resource, namespace, label, field, timeout)
+        stream = WatchStream(self, resource, namespace, label, field, timeout, copy)
         if current is not None:
             self.watchers.add(stream)
             for obj in current:

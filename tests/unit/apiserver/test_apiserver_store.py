@@ -200,3 +200,60 @@ def test_watch_replay_selectors_and_subscribers() -> None:
         assert gone == [("ERROR", "Expired")]
 
     asyncio.run(asyncio.wait_for(scenario(), 10))
+
+
+def test_consumers_get_private_copies() -> None:
+    async def scenario() -> None:
+        store = Store()
+
+        def vandal(change: Change) -> None:
+            change.obj["metadata"]["labels"] = {"vandal": "yes"}
+
+        store.subscribe("configmaps", vandal)
+        store.create("configmaps", {"metadata": {"name": "c"}, "data": {"a": "1"}})
+        async with store.watch("configmaps", timeout=0.1) as stream:
+            async for _, obj in stream:
+                obj["data"]["a"] = "mutated"
+        got = store.get("configmaps", "c")
+        got["data"]["a"] = "mutated too"
+        stored = store.get("configmaps", "c")
+        assert stored["data"] == {"a": "1"}
+        assert "labels" not in stored["metadata"]
+
+        # a subscriber that edits its copy and writes it back really writes
+        def kubelet(change: Change) -> None:
+            if change.type == "ADDED" and change.resource.plural == "pods":
+                change.obj["status"] = {"phase": "Running"}
+                store.replace(
+                    "pods",
+                    change.obj["metadata"]["name"],
+                    change.obj,
+                    "default",
+                    subresource="status",
+                )
+
+        store.subscribe("pods", kubelet)
+        store.create("pods", _pod("p"))
+        assert store.get("pods", "p")["status"] == {"phase": "Running"}
+
+    asyncio.run(asyncio.wait_for(scenario(), 10))
+
+
+def test_subscribers_see_changes_in_resource_version_order() -> None:
+    store = Store()
+    seen: dict[str, list[tuple[str, str]]] = {"first": [], "second": []}
+
+    def first(change: Change) -> None:
+        seen["first"].append((change.type, change.obj["metadata"]["resourceVersion"]))
+        if change.type == "ADDED":
+            store.patch("configmaps", "c", {"data": {"b": "2"}}, "merge")
+
+    store.subscribe("configmaps", first)
+    store.subscribe(
+        "configmaps",
+        lambda c: seen["second"].append((c.type, c.obj["metadata"]["resourceVersion"])),
+    )
+    store.create("configmaps", {"metadata": {"name": "c"}})
+    assert seen["first"] == seen["second"]
+    assert [t for t, _ in seen["second"]] == ["ADDED", "MODIFIED"]
+    assert int(seen["second"][0][1]) < int(seen["second"][1][1])
