@@ -1,7 +1,7 @@
 """The small error hierarchy every cniscrub layer raises.
 
 Callers catch :class:`CleanerError` once (the CLI maps each subclass to an exit code);
-library code raises the most specific subclass with a message a node operator can act on.
+library code raises the most specific subclass with a message an operator can act on.
 
 >>> issubclass(StalePlanError, CleanerError)
 True

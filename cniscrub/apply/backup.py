@@ -1,6 +1,7 @@
 """Back up one object into the journal *before* it is touched.
 
-Files keep bytes, mode, owner (and a symlink's target); chains and rules keep their lines
+Files keep bytes, mode, owner (and a symlink's target); chains and rules keep their
+lines
 and positions; nft tables keep ``nft -j`` JSON and ``nft`` text; links keep their spec
 with addresses, routes, neighbours and FDB entries -- and for a veth, the pod side
 (its name, MAC, addresses and routes in the pod's netns) when that netns is known.
@@ -43,8 +44,12 @@ def _nft(runner: Runner, a: Action) -> dict[str, Any]:
     as_text = runner.run(["nft", "list", "table", fam, name])
     if not (as_json.ok and as_text.ok):
         raise BackupError(f"cannot back up nft table {a.key}: {as_text.stderr.strip()}")
-    return {"family": fam, "name": name, "json": json.loads(as_json.stdout),
-            "text": as_text.stdout}
+    return {
+        "family": fam,
+        "name": name,
+        "json": json.loads(as_json.stdout),
+        "text": as_text.stdout,
+    }
 
 
 def _pod_side(runner: Runner, netns: str, peer_index: int) -> dict[str, Any]:
@@ -52,34 +57,56 @@ def _pod_side(runner: Runner, netns: str, peer_index: int) -> dict[str, Any]:
     ns = ["nsenter", f"--net={netns}", "ip", "-j"]
     links = runner.run([*ns, "-d", "link", "show"])
     addrs = runner.run([*ns, "addr", "show"])
-    routes = [runner.run([*ns, fam, "route", "show", "table", "all"]) for fam in ("-4", "-6")]
+    routes = [
+        runner.run([*ns, fam, "route", "show", "table", "all"]) for fam in ("-4", "-6")
+    ]
     if not (links.ok and addrs.ok and all(r.ok for r in routes)):
         return {"netns": netns, "error": "could not read the pod side"}
-    link = next((x for x in json.loads(links.stdout) if x.get("ifindex") == peer_index), None)
+    link = next(
+        (x for x in json.loads(links.stdout) if x.get("ifindex") == peer_index), None
+    )
     if link is None:
         return {"netns": netns, "error": f"no link {peer_index} in {netns}"}
     name = link["ifname"]
-    addr = next((x for x in json.loads(addrs.stdout) if x.get("ifname") == name), {})
-    out_routes = [r for res in routes for r in json.loads(res.stdout or "[]")
-                  if r.get("dev") == name and r.get("protocol") != "kernel"
-                  and r.get("table") not in ("local",)]
-    return {"netns": netns, "ifname": name, "mac": link.get("address"),
-            "mtu": link.get("mtu"), "up": "UP" in link.get("flags", []),
-            "addresses": [f"{i['local']}/{i['prefixlen']}" for i in addr.get("addr_info", [])
-                          if i.get("scope") != "link"],
-            "routes": out_routes}
+    addr: dict[str, Any] = next(
+        (x for x in json.loads(addrs.stdout) if x.get("ifname") == name), {}
+    )
+    out_routes = [
+        r
+        for res in routes
+        for r in json.loads(res.stdout or "[]")
+        if r.get("dev") == name
+        and r.get("protocol") != "kernel"
+        and r.get("table") not in ("local",)
+    ]
+    return {
+        "netns": netns,
+        "ifname": name,
+        "mac": link.get("address"),
+        "mtu": link.get("mtu"),
+        "up": "UP" in link.get("flags", []),
+        "addresses": [
+            f"{i['local']}/{i['prefixlen']}"
+            for i in addr.get("addr_info", [])
+            if i.get("scope") != "link"
+        ],
+        "routes": out_routes,
+    }
 
 
 def _port_macs(index: int) -> list[str]:
     from pyroute2 import IPRoute
 
     with IPRoute() as ipr:
-        return [str(link.get_attr("IFLA_ADDRESS")) for link in ipr.get_links()
-                if link.get_attr("IFLA_MASTER") == index]
+        return [
+            str(link.get_attr("IFLA_ADDRESS"))
+            for link in ipr.get_links()
+            if link.get_attr("IFLA_MASTER") == index
+        ]
 
 
 def backup(fs: RootFS, runner: Runner, journal: Journal, a: Action) -> dict[str, Any]:
-    """Payload needed to undo ``a``; raises :class:`BackupError` if it cannot be made."""
+    """Payload to undo ``a``; raises :class:`BackupError` if it cannot be made."""
     res = a.data["resource"]
     d = dict(res["data"])
     try:

@@ -54,14 +54,18 @@ def _batch_key(a: Action) -> tuple[str, ...]:
 class Executor:
     """Runs one plan against the node, writing the journal."""
 
-    def __init__(self, fs: RootFS, runner: Runner, journal: Journal, plan: Plan) -> None:
+    def __init__(
+        self, fs: RootFS, runner: Runner, journal: Journal, plan: Plan
+    ) -> None:
         self.fs, self.runner, self.journal, self.plan = fs, runner, journal, plan
         self.results: list[dict[str, Any]] = []
         self.kill_at = int(os.environ.get(KILL_ENV, "0") or 0)
         names = plan.facts.get("network_name", {}).get("values") or ["cbr0"]
         self.netname = names[0]
 
-    def run(self, on_result: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    def run(
+        self, on_result: Callable[[dict[str, Any]], None] | None = None
+    ) -> list[dict[str, Any]]:
         ordered = sorted(self.plan.actions, key=lambda a: a.id)
         for group in batches(ordered):
             ready = [a for a in group if self._backup(a, on_result)]
@@ -69,18 +73,26 @@ class Executor:
                 self._execute(ready, on_result)
         return self.results
 
-    def _backup(self, a: Action, on_result: Callable[[dict[str, Any]], None] | None) -> bool:
+    def _backup(
+        self, a: Action, on_result: Callable[[dict[str, Any]], None] | None
+    ) -> bool:
         if a.id == self.kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
         try:
             payload = backup(self.fs, self.runner, self.journal, a)
         except BackupError as exc:
-            self._result(a, "failed", f"backup failed, not touched: {exc}", 0.0, on_result)
+            self._result(
+                a, "failed", f"backup failed, not touched: {exc}", 0.0, on_result
+            )
             return False
-        self.journal.record({"event": "backup", "action": a.to_json(), "payload": payload})
+        self.journal.record(
+            {"event": "backup", "action": a.to_json(), "payload": payload}
+        )
         return True
 
-    def _execute(self, group: list[Action], on_result: Callable[[dict[str, Any]], None] | None) -> None:
+    def _execute(
+        self, group: list[Action], on_result: Callable[[dict[str, Any]], None] | None
+    ) -> None:
         start = time.monotonic()
         errors = self._dispatch(group)
         took = (time.monotonic() - start) / len(group)
@@ -101,13 +113,28 @@ class Executor:
             return netlink_ops.delete_routes(group)
         if kind == "link":
             return netlink_ops.delete_links(group)
-        return {a.id: files_ops.remove(self.fs, a.key, a.data["resource"]["data"]["type"],
-                                       self.netname) for a in group}
+        return {
+            a.id: files_ops.remove(
+                self.fs, a.key, a.data["resource"]["data"]["type"], self.netname
+            )
+            for a in group
+        }
 
-    def _result(self, a: Action, status: str, error: str | None, took: float,
-                on_result: Callable[[dict[str, Any]], None] | None) -> None:
-        res = {"action": a.id, "target": a.target, "status": status, "error": error,
-               "duration": round(took, 6)}
+    def _result(
+        self,
+        a: Action,
+        status: str,
+        error: str | None,
+        took: float,
+        on_result: Callable[[dict[str, Any]], None] | None,
+    ) -> None:
+        res = {
+            "action": a.id,
+            "target": a.target,
+            "status": status,
+            "error": error,
+            "duration": round(took, 6),
+        }
         self.journal.record({"event": "result", **res})
         self.results.append(res)
         if on_result:

@@ -1,4 +1,4 @@
-"""Remove files and allow-listed directories under ``--root``, never following a symlink.
+"""Remove files and allow-listed directories under ``--root``, never via a symlink.
 
 A directory is only ever removed with ``rmdir`` (never recursively), and only when it is
 one of the footprint's allow-listed directories; anything left inside makes it fail.

@@ -35,7 +35,10 @@ class Journal:
     @classmethod
     def create(cls, base: str, plan_id: str, plan: dict[str, Any]) -> Journal:
         now = time.time()
-        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
+        stamp = (
+            time.strftime("%Y%m%dT%H%M%S", time.gmtime(now))
+            + f".{int(now % 1 * 1e6):06d}Z"
+        )
         path = os.path.join(base, f"{stamp}-{plan_id}")
         n = 1
         while os.path.exists(path):
@@ -59,8 +62,11 @@ class Journal:
 
     def record(self, event: dict[str, Any]) -> None:
         line = json.dumps(event, sort_keys=True) + "\n"
-        fd = os.open(os.path.join(self.path, "journal.jsonl"),
-                     os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(
+            os.path.join(self.path, "journal.jsonl"),
+            os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+            0o600,
+        )
         try:
             os.write(fd, line.encode())
             os.fsync(fd)

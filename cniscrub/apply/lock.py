@@ -1,4 +1,4 @@
-"""One cleaner at a time: an exclusive, non-blocking ``flock`` on ``/run/cniscrub.lock``.
+"""One cleaner at a time: an exclusive, non-blocking ``flock`` on the lock file.
 
 The lock lives on the running node (not under ``--root``); tests point it elsewhere.
 

@@ -2,8 +2,14 @@
 per table and backend containing only ``-D``/``-F``/``-X`` lines (never a full-table
 rewrite) -- and native nft tables in one ``nft -f`` transaction.
 
->>> transaction("nat", ["-A POSTROUTING -j FLANNEL-POSTRTG"], ["FLANNEL-POSTRTG"])
-'*nat\\n-D POSTROUTING -j FLANNEL-POSTRTG\\n-F FLANNEL-POSTRTG\\n-X FLANNEL-POSTRTG\\nCOMMIT\\n'
+>>> jump = "-A POSTROUTING -j FLANNEL-POSTRTG"
+>>> print(transaction("nat", [jump], ["FLANNEL-POSTRTG"]))
+*nat
+-D POSTROUTING -j FLANNEL-POSTRTG
+-F FLANNEL-POSTRTG
+-X FLANNEL-POSTRTG
+COMMIT
+<BLANKLINE>
 """
 
 from __future__ import annotations
@@ -18,14 +24,16 @@ XTABLES_WAIT = "10"  # seconds to wait for the xtables lock
 
 
 def transaction(table: str, rule_lines: Sequence[str], chains: Sequence[str]) -> str:
-    """``-A CHAIN spec`` lines to delete, chains to flush and delete -> restore input."""
+    """``-A CHAIN spec`` lines to delete, chains to flush and delete -> restore text."""
     lines = [f"*{table}"]
     lines += ["-D " + line[3:] for line in rule_lines]
     lines += [f"-F {c}" for c in chains] + [f"-X {c}" for c in chains]
     return "\n".join([*lines, "COMMIT", ""])
 
 
-def group_by_table(actions: Sequence[Action]) -> dict[tuple[str, int, str], list[Action]]:
+def group_by_table(
+    actions: Sequence[Action],
+) -> dict[tuple[str, int, str], list[Action]]:
     groups: dict[tuple[str, int, str], list[Action]] = defaultdict(list)
     for a in actions:
         d = a.data["resource"]["data"]
@@ -33,15 +41,21 @@ def group_by_table(actions: Sequence[Action]) -> dict[tuple[str, int, str], list
     return groups
 
 
-def apply_table(runner: Runner, key: tuple[str, int, str], actions: list[Action]) -> str | None:
+def apply_table(
+    runner: Runner, key: tuple[str, int, str], actions: list[Action]
+) -> str | None:
     """Run one transaction; return an error message or None."""
     backend, family, table = key
     restore = tool(runner, backend, family, "restore")
     if restore is None:
         return f"no {'ip6' if family == 6 else 'ip'}tables-{backend}-restore binary"
-    rules = [f"-A {d['chain']} {d['spec']}" for d in
-             (a.data["resource"]["data"] for a in actions if a.kind == "ipt_rule")]
-    chains = [a.data["resource"]["data"]["chain"] for a in actions if a.kind == "ipt_chain"]
+    rules = [
+        f"-A {d['chain']} {d['spec']}"
+        for d in (a.data["resource"]["data"] for a in actions if a.kind == "ipt_rule")
+    ]
+    chains = [
+        a.data["resource"]["data"]["chain"] for a in actions if a.kind == "ipt_chain"
+    ]
     text = transaction(table, rules, chains)
     res = runner.run([restore, "--noflush", "-w", XTABLES_WAIT], stdin=text.encode())
     if res.ok:

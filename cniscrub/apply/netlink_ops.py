@@ -29,8 +29,11 @@ def pick_group(used: set[int]) -> int:
 
 
 def _route_args(d: dict[str, Any]) -> dict[str, Any]:
-    args: dict[str, Any] = {"family": 10 if d["family"] == 6 else 2, "table": d["table"],
-                            "type": d["type"]}
+    args: dict[str, Any] = {
+        "family": 10 if d["family"] == 6 else 2,
+        "table": d["table"],
+        "type": d["type"],
+    }
     if d["dst"] and d["dst"] != "default":
         args["dst"] = d["dst"]
     for key, nl in (("gateway", "gateway"), ("oif", "oif"), ("priority", "priority")):
@@ -52,7 +55,9 @@ def delete_routes(actions: Sequence[Action]) -> dict[int, str | None]:
                 ipr.route("del", **_route_args(a.data["resource"]["data"]))
                 out[a.id] = None
             except NetlinkError as exc:
-                out[a.id] = None if exc.code == 3 else f"route del failed: {exc}"  # ESRCH
+                out[a.id] = (
+                    None if exc.code == 3 else f"route del failed: {exc}"
+                )  # ESRCH
     return out
 
 
@@ -63,8 +68,10 @@ def delete_links(actions: Sequence[Action]) -> dict[int, str | None]:
 
     out: dict[int, str | None] = {}
     with IPRoute() as ipr:
-        current = {l.get_attr("IFLA_IFNAME"): l for l in ipr.get_links()}
-        group = pick_group({l.get_attr("IFLA_GROUP") or 0 for l in current.values()})
+        current = {link.get_attr("IFLA_IFNAME"): link for link in ipr.get_links()}
+        group = pick_group(
+            {link.get_attr("IFLA_GROUP") or 0 for link in current.values()}
+        )
         moved = []
         for a in actions:
             link = current.get(a.key)
@@ -72,7 +79,9 @@ def delete_links(actions: Sequence[Action]) -> dict[int, str | None]:
             if link is None:
                 out[a.id] = None  # already gone (with its peer or bridge): converged
             elif link["index"] != want["index"]:
-                out[a.id] = f"{a.key} was re-created (ifindex {link['index']}); not deleted"
+                out[a.id] = (
+                    f"{a.key} was re-created (ifindex {link['index']}); not deleted"
+                )
             else:
                 ipr.link("set", index=link["index"], group=group)
                 moved.append(a)
@@ -83,7 +92,7 @@ def delete_links(actions: Sequence[Action]) -> dict[int, str | None]:
                 for a in moved:
                     out[a.id] = f"group delete failed: {exc}"
                 return out
-        remaining = {l.get_attr("IFLA_IFNAME") for l in ipr.get_links()}
+        remaining = {link.get_attr("IFLA_IFNAME") for link in ipr.get_links()}
         for a in moved:
             out[a.id] = f"{a.key} still present" if a.key in remaining else None
     return out

@@ -78,8 +78,9 @@ def _ipt(runner: Runner, kind: str, d: dict[str, Any]) -> str:
     return "restored"
 
 
-def _one(journal: Journal, fs: RootFS, runner: Runner, a: dict[str, Any],
-         p: dict[str, Any]) -> tuple[str, str | None]:
+def _one(
+    journal: Journal, fs: RootFS, runner: Runner, a: dict[str, Any], p: dict[str, Any]
+) -> tuple[str, str | None]:
     if p.get("gone"):
         return "noop", "was already gone at backup time"
     kind = a["kind"]
@@ -94,8 +95,12 @@ def _one(journal: Journal, fs: RootFS, runner: Runner, a: dict[str, Any],
     return restore_links.link(runner, p)
 
 
-def restore_journal(journal: Journal, fs: RootFS, runner: Runner) -> list[dict[str, Any]]:
-    backups = {e["action"]["id"]: e for e in journal.events() if e.get("event") == "backup"}
+def restore_journal(
+    journal: Journal, fs: RootFS, runner: Runner
+) -> list[dict[str, Any]]:
+    backups = {
+        e["action"]["id"]: e for e in journal.events() if e.get("event") == "backup"
+    }
     actions = restore_order([e["action"] for e in backups.values()])
     results = []
     for a in actions:
@@ -106,7 +111,14 @@ def restore_journal(journal: Journal, fs: RootFS, runner: Runner) -> list[dict[s
             status, note = "failed", str(exc).splitlines()[0][:300]
         except Exception as exc:  # netlink errors: report, continue with the rest
             status, note = "failed", f"{type(exc).__name__}: {exc}"[:300]
-        results.append({"tag": "restore", "action": a["id"], "target": a["target"],
-                        "status": status, "error": note})
+        results.append(
+            {
+                "tag": "restore",
+                "action": a["id"],
+                "target": a["target"],
+                "status": status,
+                "error": note,
+            }
+        )
         journal.record({"event": "restore", **results[-1]})
     return results

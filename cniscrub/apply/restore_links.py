@@ -12,8 +12,13 @@ from typing import Any
 
 from cniscrub.inventory.iptables import Runner
 
-VXLAN_ARGS = {"id": "vxlan_id", "local": "vxlan_local", "port": "vxlan_port",
-              "learning": "vxlan_learning", "ttl": "vxlan_ttl"}
+VXLAN_ARGS = {
+    "id": "vxlan_id",
+    "local": "vxlan_local",
+    "port": "vxlan_port",
+    "learning": "vxlan_learning",
+    "ttl": "vxlan_ttl",
+}
 
 
 def vxlan_args(v: dict[str, Any], index_of: dict[str, int]) -> dict[str, Any]:
@@ -26,8 +31,13 @@ def vxlan_args(v: dict[str, Any], index_of: dict[str, int]) -> dict[str, Any]:
 
 
 def _route_args(d: dict[str, Any], oif: int | None) -> dict[str, Any]:
-    args: dict[str, Any] = {"family": 10 if d["family"] == 6 else 2, "table": d["table"],
-                            "type": d["type"], "proto": d["proto"], "scope": d["scope"]}
+    args: dict[str, Any] = {
+        "family": 10 if d["family"] == 6 else 2,
+        "table": d["table"],
+        "type": d["type"],
+        "proto": d["proto"],
+        "scope": d["scope"],
+    }
     if d["dst"] and d["dst"] != "default":
         args["dst"] = d["dst"]
     if d.get("gateway"):
@@ -58,7 +68,7 @@ def route(d: dict[str, Any], oif: int | None = -1) -> str:
 
 
 def _create(ipr: Any, d: dict[str, Any], pod: dict[str, Any] | None) -> str | None:
-    index_of = {l.get_attr("IFLA_IFNAME"): l["index"] for l in ipr.get_links()}
+    index_of = {link.get_attr("IFLA_IFNAME"): link["index"] for link in ipr.get_links()}
     name, kind = d["name"], d["kind"]
     if kind == "vxlan":
         v = {**d.get("vxlan", {}), "underlay": d.get("underlay")}
@@ -70,8 +80,12 @@ def _create(ipr: Any, d: dict[str, Any], pod: dict[str, Any] | None) -> str | No
             return f"pod side was not backed up: {pod['error']}"
         fd = os.open(pod["netns"], os.O_RDONLY)
         try:
-            ipr.link("add", ifname=name, kind="veth",
-                     peer={"ifname": pod["ifname"], "net_ns_fd": fd})
+            ipr.link(
+                "add",
+                ifname=name,
+                kind="veth",
+                peer={"ifname": pod["ifname"], "net_ns_fd": fd},
+            )
         finally:
             os.close(fd)
     elif kind == "tun":
@@ -84,10 +98,15 @@ def _create(ipr: Any, d: dict[str, Any], pod: dict[str, Any] | None) -> str | No
 def _pod_side(runner: Runner, pod: dict[str, Any]) -> None:
     ns = ["nsenter", f"--net={pod['netns']}", "ip"]
     name = pod["ifname"]
-    runner.run([*ns, "link", "set", name, "address", pod["mac"], "mtu", str(pod["mtu"])])
+    runner.run(
+        [*ns, "link", "set", name, "address", pod["mac"], "mtu", str(pod["mtu"])]
+    )
     for cidr in pod["addresses"]:
-        runner.run([*ns, "addr", "add", cidr, "dev", name, "nodad"] if ":" in cidr
-                   else [*ns, "addr", "add", cidr, "dev", name])
+        runner.run(
+            [*ns, "addr", "add", cidr, "dev", name, "nodad"]
+            if ":" in cidr
+            else [*ns, "addr", "add", cidr, "dev", name]
+        )
     if pod.get("up"):
         runner.run([*ns, "link", "set", name, "up"])
     for r in pod["routes"]:
@@ -101,29 +120,45 @@ def _covers(ipr: Any, index: int, covers: list[dict[str, Any]]) -> None:
     for c in covers:
         d = c["data"]
         if c["kind"] == "address" and not d["link_local"]:
-            ipr.addr("add", index=index, address=d["cidr"].split("/")[0],
-                     prefixlen=int(d["cidr"].split("/")[1]))
+            ipr.addr(
+                "add",
+                index=index,
+                address=d["cidr"].split("/")[0],
+                prefixlen=int(d["cidr"].split("/")[1]),
+            )
     for c in covers:
         d = c["data"]
         if c["kind"] == "route" and d["proto"] != 2:
             route(d, index)
         elif c["kind"] == "neighbour":
-            ipr.neigh("replace", ifindex=index, dst=d["dst"], lladdr=d["lladdr"],
-                      state=0x80, family=10 if d["family"] == 6 else 2)
+            ipr.neigh(
+                "replace",
+                ifindex=index,
+                dst=d["dst"],
+                lladdr=d["lladdr"],
+                state=0x80,
+                family=10 if d["family"] == 6 else 2,
+            )
         elif c["kind"] == "fdb":
-            ipr.fdb("append", ifindex=index, lladdr=d["lladdr"], dst=d["dst"],
-                    state=0x80)
+            ipr.fdb(
+                "append", ifindex=index, lladdr=d["lladdr"], dst=d["dst"], state=0x80
+            )
 
 
 def _link_local(ipr: Any, index: int, covers: list[dict[str, Any]]) -> None:
     """Put back the saved IPv6 link-local address (it derives from a MAC at up time)."""
-    saved = [c["data"]["cidr"] for c in covers
-             if c["kind"] == "address" and c["data"]["link_local"]]
+    saved = [
+        c["data"]["cidr"]
+        for c in covers
+        if c["kind"] == "address" and c["data"]["link_local"]
+    ]
     if not saved:
         return
-    now = [f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}" for a in
-           ipr.get_addr(index=index, family=10)
-           if str(a.get_attr("IFA_ADDRESS")).startswith("fe80:")]
+    now = [
+        f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}"
+        for a in ipr.get_addr(index=index, family=10)
+        if str(a.get_attr("IFA_ADDRESS")).startswith("fe80:")
+    ]
     for cidr in saved:
         if cidr not in now:
             addr, plen = cidr.split("/")
@@ -137,7 +172,8 @@ def _link_local(ipr: Any, index: int, covers: list[dict[str, Any]]) -> None:
 def _inherited_mac(p: dict[str, Any]) -> bool:
     """A bridge whose MAC came from a port: let the kernel derive it again."""
     return p["resource"]["kind"] == "bridge" and p["resource"]["mac"] in p.get(
-        "port_macs", [])
+        "port_macs", []
+    )
 
 
 def link(runner: Runner, p: dict[str, Any]) -> tuple[str, str | None]:

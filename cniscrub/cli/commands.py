@@ -1,4 +1,4 @@
-"""The four subcommands: build the context, call the library, render, return an exit code.
+"""The four subcommands: build the context, call the library, render, return a code.
 
 Library code never prints; this module writes tagged human lines or one JSON document.
 """
@@ -55,12 +55,18 @@ def cmd_plan(args: argparse.Namespace) -> ExitCode:
 def cmd_verify(args: argparse.Namespace) -> ExitCode:
     plan = make_plan(args.root, args.cni)
     code = ExitCode.OK if plan.empty else ExitCode.CHANGES_PENDING
-    doc = {"schema": "cniscrub/verify/v1", "clean": plan.empty,
-           "residue": [a.to_json() for a in plan.actions],
-           "left_alone": [{"target": t, "why": w} for t, w in plan.left_alone],
-           "warnings": list(plan.warnings), "exit_code": int(code)}
+    doc = {
+        "schema": "cniscrub/verify/v1",
+        "clean": plan.empty,
+        "residue": [a.to_json() for a in plan.actions],
+        "left_alone": [{"target": t, "why": w} for t, w in plan.left_alone],
+        "warnings": list(plan.warnings),
+        "exit_code": int(code),
+    }
     lines = list(plan_lines(plan, "verify"))
-    lines.append("[verify] ✓ clean" if plan.empty else "[verify] ✗ Flannel residue remains")
+    lines.append(
+        "[verify] ✓ clean" if plan.empty else "[verify] ✗ Flannel residue remains"
+    )
     _out(args, doc, lines)
     return code
 
@@ -93,31 +99,49 @@ def cmd_apply(args: argparse.Namespace) -> ExitCode:
     with CleanerLock(args.lock_file):
         plan = make_plan(args.root, cni, args.force)
         if saved and saved.fingerprint != plan.fingerprint:
-            raise StalePlanError(f"plan {saved.plan_id} is stale: the node changed (now "
-                                 f"{plan.plan_id}); run `cniscrub plan` again")
+            raise StalePlanError(
+                f"plan {saved.plan_id} is stale: the node changed (now "
+                f"{plan.plan_id}); run `cniscrub plan` again"
+            )
         if plan.blockers and not args.force:
             _err("refused: " + "; ".join(plan.blockers) + " (use --force to override)")
             return ExitCode.REFUSED
         if plan.empty:
-            _out(args, {"schema": "cniscrub/apply/v1", "plan": plan.to_json(),
-                        "journal": None, "results": [], "exit_code": 0},
-                 [f"[apply] plan {plan.plan_id}: nothing to do"])
+            _out(
+                args,
+                {
+                    "schema": "cniscrub/apply/v1",
+                    "plan": plan.to_json(),
+                    "journal": None,
+                    "results": [],
+                    "exit_code": 0,
+                },
+                [f"[apply] plan {plan.plan_id}: nothing to do"],
+            )
             return ExitCode.OK
         if not _confirm(args, plan):
             return ExitCode.REFUSED
         journal = Journal.create(args.journal_dir, plan.plan_id, plan.to_json())
-        live = None if args.json else (lambda r: _out(args, {}, list(result_lines([r]))))
+        live = (
+            None if args.json else (lambda r: _out(args, {}, list(result_lines([r]))))
+        )
         results = Executor(RootFS(args.root), LocalRunner(), journal, plan).run(live)
     after = make_plan(args.root, cni)
     failed = [r for r in results if r["status"] == "failed"]
     code = ExitCode.PARTIAL if failed else ExitCode.OK
-    doc = {"schema": "cniscrub/apply/v1", "plan": plan.to_json(), "journal": journal.path,
-           "results": results, "verify": {"clean": after.empty,
-                                          "remaining": len(after.actions)},
-           "exit_code": int(code)}
-    lines = [f"[apply] journal: {journal.path}",
-             f"[verify] {'✓ clean' if after.empty else f'✗ {len(after.actions)} left'}",
-             f"[apply] {len(results) - len(failed)} applied, {len(failed)} failed"]
+    doc = {
+        "schema": "cniscrub/apply/v1",
+        "plan": plan.to_json(),
+        "journal": journal.path,
+        "results": results,
+        "verify": {"clean": after.empty, "remaining": len(after.actions)},
+        "exit_code": int(code),
+    }
+    lines = [
+        f"[apply] journal: {journal.path}",
+        f"[verify] {'✓ clean' if after.empty else f'✗ {len(after.actions)} left'}",
+        f"[apply] {len(results) - len(failed)} applied, {len(failed)} failed",
+    ]
     _out(args, doc, lines)
     return code
 
@@ -133,14 +157,22 @@ def cmd_restore(args: argparse.Namespace) -> ExitCode:
         results = restore_journal(journal, RootFS(args.root), LocalRunner())
     failed = [r for r in results if r["status"] in ("failed", "not restorable")]
     code = ExitCode.PARTIAL if failed else ExitCode.OK
-    doc = {"schema": "cniscrub/restore/v1", "journal": journal.path, "results": results,
-           "exit_code": int(code)}
+    doc = {
+        "schema": "cniscrub/restore/v1",
+        "journal": journal.path,
+        "results": results,
+        "exit_code": int(code),
+    }
     _out(args, doc, list(result_lines(results)))
     return code
 
 
-COMMANDS = {"plan": cmd_plan, "verify": cmd_verify, "apply": cmd_apply,
-            "restore": cmd_restore}
+COMMANDS = {
+    "plan": cmd_plan,
+    "verify": cmd_verify,
+    "apply": cmd_apply,
+    "restore": cmd_restore,
+}
 
 
 def run(args: argparse.Namespace) -> ExitCode:

@@ -30,55 +30,101 @@ Exit codes: 0 ok/clean, 1 error, 2 changes pending/residue found, 3 partial fail
 4 usage, 5 stale plan, 6 refused (flanneld running, lock held, no --yes without a TTY).
 """
 
-ROOT_HELP = ("resolve every file path under DIR, never leaving it (e.g. /host in a pod "
-             "with the host's root mounted); network state is always the current netns")
+ROOT_HELP = (
+    "resolve every file path under DIR, never leaving it (e.g. /host in a pod "
+    "with the host's root mounted); network state is always the current netns"
+)
 
 
 def _common(p: argparse.ArgumentParser, cni: bool = True) -> None:
     if cni:
-        p.add_argument("--cni", choices=["flannel"], default=None,
-                       help="the CNI whose residue to remove (required unless a PLAN is given)")
+        p.add_argument(
+            "--cni",
+            choices=["flannel"],
+            default=None,
+            help="the CNI whose residue to remove (required unless a PLAN is given)",
+        )
     p.add_argument("--root", metavar="DIR", default="/", help=ROOT_HELP)
-    p.add_argument("--json", action="store_true",
-                   help="print one JSON document (docs/cniscrub-json-schema.md)")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON document (docs/cniscrub-json-schema.md)",
+    )
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="debug logging on stderr"
+    )
 
 
 def _locking(p: argparse.ArgumentParser) -> None:
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    p.add_argument("--lock-file", default=DEFAULT_LOCK, metavar="PATH",
-                   help=f"one cleaner at a time: flock on PATH (default {DEFAULT_LOCK})")
+    p.add_argument(
+        "--lock-file",
+        default=DEFAULT_LOCK,
+        metavar="PATH",
+        help=f"one cleaner at a time: flock on PATH (default {DEFAULT_LOCK})",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="cniscrub", description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"cniscrub {__version__}")
+        prog="cniscrub",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"cniscrub {__version__}"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    p = sub.add_parser("plan", help="show what would be removed (exit 2 if anything)",
-                       description="Inventory the node and print the plan: every action "
-                       "with its evidence, then what is left alone and why. Changes nothing.")
+    p = sub.add_parser(
+        "plan",
+        help="show what would be removed (exit 2 if anything)",
+        description="Inventory the node and print the plan: every action "
+        "with its evidence, then what is left alone and why. Changes nothing.",
+    )
     _common(p)
-    p.add_argument("--out", metavar="PLAN", help="also save the plan as JSON for `apply PLAN`")
-    p = sub.add_parser("apply", help="back up and remove the residue",
-                       description="Take the lock, refuse while flanneld runs, back up every "
-                       "object into a journal, remove in a safe order, then verify.")
-    p.add_argument("plan_file", nargs="?", metavar="PLAN",
-                   help="apply exactly this saved plan; refused (exit 5) if the node changed")
+    p.add_argument(
+        "--out", metavar="PLAN", help="also save the plan as JSON for `apply PLAN`"
+    )
+    p = sub.add_parser(
+        "apply",
+        help="back up and remove the residue",
+        description="Take the lock, refuse while flanneld runs, back up every "
+        "object into a journal, remove in a safe order, then verify.",
+    )
+    p.add_argument(
+        "plan_file",
+        nargs="?",
+        metavar="PLAN",
+        help="apply exactly this saved plan; refused (exit 5) if the node changed",
+    )
     _common(p)
     _locking(p)
-    p.add_argument("--journal-dir", default=DEFAULT_JOURNAL_DIR, metavar="DIR",
-                   help=f"where journals go (default {DEFAULT_JOURNAL_DIR}/<time>-<plan id>)")
-    p.add_argument("--force", action="store_true",
-                   help="run even though a flanneld process is running")
-    p = sub.add_parser("verify", help="exit 0 when no residue is left, 2 otherwise",
-                       description="Inventory + plan again; clean means the plan is empty.")
+    p.add_argument(
+        "--journal-dir",
+        default=DEFAULT_JOURNAL_DIR,
+        metavar="DIR",
+        help=f"where journals go (default {DEFAULT_JOURNAL_DIR}/<time>-<plan id>)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="run even though a flanneld process is running",
+    )
+    p = sub.add_parser(
+        "verify",
+        help="exit 0 when no residue is left, 2 otherwise",
+        description="Inventory + plan again; clean means the plan is empty.",
+    )
     _common(p)
-    p = sub.add_parser("restore", help="put back everything a journal removed",
-                       description="Replay a journal in reverse: files, links with their "
-                       "addresses/routes/neighbours/FDB, routes, nft tables, iptables rules.")
-    p.add_argument("journal", metavar="JOURNAL", help="a journal directory written by apply")
+    p = sub.add_parser(
+        "restore",
+        help="put back everything a journal removed",
+        description="Replay a journal in reverse: files, links with their "
+        "addresses/routes/neighbours/FDB, routes, nft tables, iptables rules.",
+    )
+    p.add_argument(
+        "journal", metavar="JOURNAL", help="a journal directory written by apply"
+    )
     _common(p, cni=False)
     _locking(p)
     return parser
@@ -92,8 +138,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(ExitCode.USAGE) if exc.code not in (0, None) else 0
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     if args.command in ("plan", "verify") and not args.cni:
         sys.stderr.write("cniscrub: error: --cni is required\n")
         return int(ExitCode.USAGE)

@@ -1,11 +1,10 @@
 """Human rendering of plans and apply/restore reports: tagged lines, kubeadm style.
 
 >>> from cniscrub.plan.model import Action
->>> a = Action(1, "netfilter", "ipt_chain", "k", "chain FLANNEL-FWD (filter, nft "
-...            "backend, IPv4)", "created only by flanneld", ("created only by flanneld",),
-...            "rules")
+>>> a = Action(1, "netfilter", "ipt_chain", "k", "chain FLANNEL-FWD (filter)",
+...            "made by flanneld", ("made by flanneld",), "rules")
 >>> action_line("plan", a)
-'[plan] Would delete chain FLANNEL-FWD (filter, nft backend, IPv4): created only by flanneld'
+'[plan] Would delete chain FLANNEL-FWD (filter): made by flanneld'
 """
 
 from __future__ import annotations
@@ -23,8 +22,11 @@ def _safe(text: str) -> str:
 
 
 def action_line(tag: str, a: Action) -> str:
-    extra = f" (+{len(a.data.get('covers', []))} objects with it)" if a.data.get(
-        "covers") else ""
+    extra = (
+        f" (+{len(a.data.get('covers', []))} objects with it)"
+        if a.data.get("covers")
+        else ""
+    )
     return _safe(f"[{tag}] {VERBS[tag]} {a.target}{extra}: {'; '.join(a.evidence)}")
 
 
@@ -37,8 +39,10 @@ def plan_lines(plan: Plan, tag: str = "plan") -> Iterable[str]:
         yield action_line(tag, a)
     for pod in plan.attached_pods:
         where = pod.get("netns_name") or "netns unknown"
-        yield (f"[{tag}] Pod sandbox {where} (via {pod['veth']}) will lose its network; "
-               "recreate it once the next CNI is up")
+        yield (
+            f"[{tag}] Pod sandbox {where} (via {pod['veth']}) will lose its network; "
+            "recreate it once the next CNI is up"
+        )
     for target, why in plan.left_alone:
         yield _safe(f"[{tag}] Left alone: {target}: {why}")
     n = len(plan.actions)
@@ -50,4 +54,6 @@ def result_lines(results: list[dict[str, Any]]) -> Iterable[str]:
     for r in results:
         mark = "✓" if r["status"] in ("applied", "restored", "noop") else "✗"
         msg = f" — {r['error']}" if r.get("error") else ""
-        yield _safe(f"[{r.get('tag', 'apply')}] {mark} {r['status']}: {r['target']}{msg}")
+        yield _safe(
+            f"[{r.get('tag', 'apply')}] {mark} {r['status']}: {r['target']}{msg}"
+        )

@@ -24,8 +24,10 @@ def match(inv: Inventory) -> Footprint:
     fp = gather(inv)
     for p in inv.of("process"):
         if p.data["comm"] == AGENT_COMM and p.data.get("same_netns") is not False:
-            fp.blockers.append(f"flanneld is running (pid {p.data['pid']}: "
-                               f"{p.data.get('cmdline', '')[:80]})")
+            fp.blockers.append(
+                f"flanneld is running (pid {p.data['pid']}: "
+                f"{p.data.get('cmdline', '')[:80]})"
+            )
     match_netfilter(fp, inv)
     owned = match_links(fp, inv)
     match_routes(fp, inv, owned)

@@ -37,7 +37,9 @@ def _problem(res: Resource) -> str:
     d = res.data
     if d.get("type") == "symlink":
         return f"a symlink to {d.get('link_target')!r}, not followed"
-    return str(d.get("parse_error") or d.get("error") or f"a {d.get('type')}, not a file")
+    return str(
+        d.get("parse_error") or d.get("error") or f"a {d.get('type')}, not a file"
+    )
 
 
 def plugins_of(conf: dict[str, Any]) -> list[dict[str, Any]]:
@@ -64,11 +66,20 @@ def other_conf_usage(inv: Inventory) -> list[dict[str, Any]]:
         name = res.key.rsplit("/", 1)[-1]
         if conf is None or is_flannel_conf(conf) or name.startswith("."):
             continue
-        bridges = [p.get("bridge", DEFAULT_BRIDGE) for p in plugins_of(conf)
-                   if p.get("type") == "bridge"]
+        bridges = [
+            p.get("bridge", DEFAULT_BRIDGE)
+            for p in plugins_of(conf)
+            if p.get("type") == "bridge"
+        ]
         portmap = any(p.get("type") == "portmap" for p in plugins_of(conf))
-        out.append({"path": res.key, "name": conf.get("name"), "bridges": bridges,
-                    "portmap": portmap})
+        out.append(
+            {
+                "path": res.key,
+                "name": conf.get("name"),
+                "bridges": bridges,
+                "portmap": portmap,
+            }
+        )
     return out
 
 
@@ -81,10 +92,13 @@ def _from_conf(fp: Footprint, inv: Inventory) -> None:
             " bridge and network name are not taken from it"
         )
     if conf and is_flannel_conf(conf):
-        fp.fact("network_name").add(str(conf.get("name", DEFAULT_NETWORK)), FLANNEL_CONF)
+        fp.fact("network_name").add(
+            str(conf.get("name", DEFAULT_NETWORK)), FLANNEL_CONF
+        )
         for p in plugins_of(conf):
             if p.get("type") == "flannel":
-                delegate = p.get("delegate") if isinstance(p.get("delegate"), dict) else {}
+                raw = p.get("delegate")
+                delegate: dict[str, Any] = raw if isinstance(raw, dict) else {}
                 bridge = str(delegate.get("bridge", DEFAULT_BRIDGE))
                 fp.fact("bridge").add(bridge, f"{FLANNEL_CONF} delegate")
             if p.get("type") == "portmap":
@@ -101,8 +115,12 @@ def _from_subnet_env(fp: Footprint, inv: Inventory) -> None:
     if env is None:
         fp.warnings.append(f"/run/flannel/subnet.env not usable: {_problem(res)}")
         return
-    for key, fact in (("FLANNEL_NETWORK", "network4"), ("FLANNEL_IPV6_NETWORK", "network6"),
-                      ("FLANNEL_SUBNET", "podcidr4"), ("FLANNEL_IPV6_SUBNET", "podcidr6")):
+    for key, fact in (
+        ("FLANNEL_NETWORK", "network4"),
+        ("FLANNEL_IPV6_NETWORK", "network6"),
+        ("FLANNEL_SUBNET", "podcidr4"),
+        ("FLANNEL_IPV6_SUBNET", "podcidr6"),
+    ):
         for value in str(env.get(key, "")).split(","):
             net = _net(value) if value else None
             if net:
@@ -122,8 +140,12 @@ def _from_rules(fp: Footprint, inv: Inventory) -> None:
                     fp.fact(f"network{fam}").add(str(_net(addr)), where)
         if d["comment"] == "flanneld masq" and d["jump"] == "RETURN":
             src, dst = d["source"], d["dest"]
-            if src and dst and _net(src) and _net(dst) and not (
-                d["not_source"] or d["not_dest"]
+            if (
+                src
+                and dst
+                and _net(src)
+                and _net(dst)
+                and not (d["not_source"] or d["not_dest"])
             ):
                 a, b = ipaddress.ip_network(src), ipaddress.ip_network(dst)
                 small, big = (a, b) if a.prefixlen > b.prefixlen else (b, a)
@@ -143,7 +165,9 @@ def _from_nft(fp: Footprint, inv: Inventory) -> None:
         for rule in t.data["rules"]:
             if rule["chain"] == "forward":
                 for addr, plen in PREFIX.findall(rule["expr"]):
-                    fp.fact(f"network{fam}").add(f"{addr}/{plen}", f"nft {t.key} forward")
+                    fp.fact(f"network{fam}").add(
+                        f"{addr}/{plen}", f"nft {t.key} forward"
+                    )
 
 
 def _from_bridge(fp: Footprint, inv: Inventory) -> None:
@@ -152,7 +176,9 @@ def _from_bridge(fp: Footprint, inv: Inventory) -> None:
     for a in inv.of("address"):
         if index.get(a.data["index"]) in names and not a.data["link_local"]:
             net = ipaddress.ip_interface(a.data["cidr"]).network
-            fp.fact(f"bridge_net{net.version}").add(str(net), f"address of {index[a.data['index']]}")
+            fp.fact(f"bridge_net{net.version}").add(
+                str(net), f"address of {index[a.data['index']]}"
+            )
 
 
 def gather(inv: Inventory) -> Footprint:

@@ -10,8 +10,10 @@ Only these are ever deleted (flannel-footprint.md §1.3, §2.2, §3.3, §4, §7)
 * ``/var/lib/cni/networks/<net>/*`` and the directory (``<net>`` = Flannel's network)
 * ``/var/lib/cni/results/<net>-*`` and ``/var/lib/cni/cache/results/<net>-*``
 
->>> allowed_dir("/var/lib/cni/networks/cbr0", "cbr0"), allowed_dir("/var/lib/cni", "cbr0")
-(True, False)
+>>> allowed_dir("/var/lib/cni/networks/cbr0", "cbr0")
+True
+>>> allowed_dir("/var/lib/cni", "cbr0")
+False
 """
 
 from __future__ import annotations
@@ -50,9 +52,10 @@ def _file_reason(path: str, netname: str) -> str | None:
         return "flannel CNI plugin copied by install-cni-plugin (§1.3)"
     if parent in dirs_for(netname):
         return f"inside {parent} (§2.2, §3.3, §4)"
-    if parent in ("/var/lib/cni/results", "/var/lib/cni/cache/results") and name.startswith(
-        f"{netname}-"
-    ):
+    if parent in (
+        "/var/lib/cni/results",
+        "/var/lib/cni/cache/results",
+    ) and name.startswith(f"{netname}-"):
         return f"libcni result cache of network {netname} (§4)"
     return None
 
@@ -72,7 +75,9 @@ def match_files(fp: Footprint, inv: Inventory) -> None:
             dirs.append(r)
             continue
         if kind == "symlink" and allowed_dir(path, netname):
-            _left(fp, r, f"is a symlink to {r.data.get('link_target')!r}; never followed")
+            _left(
+                fp, r, f"is a symlink to {r.data.get('link_target')!r}; never followed"
+            )
             continue
         reason = _file_reason(path, netname)
         if reason is None:
@@ -86,11 +91,18 @@ def match_files(fp: Footprint, inv: Inventory) -> None:
             blocked.add(parent)
             continue
         if r.data.get("error"):
-            fp.warnings.append(f"{path}: {r.data['error']}; owned by path, content unused")
+            fp.warnings.append(
+                f"{path}: {r.data['error']}; owned by path, content unused"
+            )
         fp.claims.append(Claim(r, f"file {path}", [reason]))
     for d in dirs:
         if d.key in blocked:
             _left(fp, d, "directory keeps entries cniscrub will not delete")
         else:
-            fp.claims.append(Claim(d, f"directory {d.key}",
-                                   [f"allow-listed directory of Flannel ({d.key})"]))
+            fp.claims.append(
+                Claim(
+                    d,
+                    f"directory {d.key}",
+                    [f"allow-listed directory of Flannel ({d.key})"],
+                )
+            )

@@ -42,9 +42,18 @@ def device_reason(d: dict[str, Any]) -> str | None:
 
 def _covers(inv: Inventory, index: int) -> list[Resource]:
     out = [a for a in inv.of("address") if a.data["index"] == index]
-    out += [r for r in inv.of("route") if r.data["oif"] == index and r.data["type"] != "local"
-            and r.data["table"] != 255]
-    out += [n for n in inv.of("neighbour") if n.data["index"] == index and n.data["permanent"]]
+    out += [
+        r
+        for r in inv.of("route")
+        if r.data["oif"] == index
+        and r.data["type"] != "local"
+        and r.data["table"] != 255
+    ]
+    out += [
+        n
+        for n in inv.of("neighbour")
+        if n.data["index"] == index and n.data["permanent"]
+    ]
     out += [f for f in inv.of("fdb") if f.data["index"] == index and f.data["dst"]]
     return out
 
@@ -65,33 +74,56 @@ def _bridge_evidence(fp: Footprint, bridge: Resource) -> list[str]:
 
 
 def _pod_of(inv: Inventory, veth: dict[str, Any]) -> dict[str, Any]:
-    ns = next((n.data for n in inv.of("netns") if n.data["nsid"] is not None
-               and n.data["nsid"] == veth["peer_netnsid"]), None)
-    return {"veth": veth["name"], "netns": ns["path"] if ns else None,
-            "netns_name": ns["name"] if ns else None, "peer_index": veth["peer"]}
+    ns = next(
+        (
+            n.data
+            for n in inv.of("netns")
+            if n.data["nsid"] is not None and n.data["nsid"] == veth["peer_netnsid"]
+        ),
+        None,
+    )
+    return {
+        "veth": veth["name"],
+        "netns": ns["path"] if ns else None,
+        "netns_name": ns["name"] if ns else None,
+        "peer_index": veth["peer"],
+    }
 
 
 def _match_bridge(fp: Footprint, inv: Inventory, links: list[Resource]) -> None:
     name = (fp.fact("bridge").values or ["cni0"])[0]
-    bridge = next((r for r in links if r.key == name and r.data["kind"] == "bridge"), None)
+    bridge = next(
+        (r for r in links if r.key == name and r.data["kind"] == "bridge"), None
+    )
     if bridge is None:
         return
     users = _bridge_users(fp, name)
     evidence = _bridge_evidence(fp, bridge)
     if users or not evidence:
-        why = f"still used by {', '.join(users)}" if users else (
-            "no evidence that Flannel's conf created it (conf gone, subnet unknown)")
+        why = (
+            f"still used by {', '.join(users)}"
+            if users
+            else (
+                "no evidence that Flannel's conf created it (conf gone, subnet unknown)"
+            )
+        )
         fp.left_alone.append(LeftAlone(f"bridge {name} and its ports", why))
         return
-    fp.claims.append(Claim(bridge, f"bridge {name}", evidence,
-                           _covers(inv, bridge.data["index"])))
+    fp.claims.append(
+        Claim(bridge, f"bridge {name}", evidence, _covers(inv, bridge.data["index"]))
+    )
     for veth in links:
         if veth.data["master"] == bridge.data["index"] and veth.data["kind"] == "veth":
             pod = _pod_of(inv, dict(veth.data))
             fp.attached_pods.append(pod)
-            fp.claims.append(Claim(veth, f"veth {veth.key} on {name}",
-                                   [f"port of Flannel's bridge {name}"],
-                                   _covers(inv, veth.data["index"])))
+            fp.claims.append(
+                Claim(
+                    veth,
+                    f"veth {veth.key} on {name}",
+                    [f"port of Flannel's bridge {name}"],
+                    _covers(inv, veth.data["index"]),
+                )
+            )
 
 
 def match_links(fp: Footprint, inv: Inventory) -> set[int]:
@@ -99,13 +131,25 @@ def match_links(fp: Footprint, inv: Inventory) -> set[int]:
     for r in links:
         reason = device_reason(dict(r.data))
         if reason:
-            fp.claims.append(Claim(r, f"{r.data['kind']} device {r.key}", [reason],
-                                   _covers(inv, r.data["index"])))
+            fp.claims.append(
+                Claim(
+                    r,
+                    f"{r.data['kind']} device {r.key}",
+                    [reason],
+                    _covers(inv, r.data["index"]),
+                )
+            )
         elif r.key.startswith("flannel"):
-            fp.left_alone.append(LeftAlone(f"link {r.key} ({r.data['kind']})",
-                                           "name looks like Flannel's but kind/VNI do not"))
+            fp.left_alone.append(
+                LeftAlone(
+                    f"link {r.key} ({r.data['kind']})",
+                    "name looks like Flannel's but kind/VNI do not",
+                )
+            )
         elif r.key == "tunl0" and any(x.key == "flannel.ipip" for x in links):
-            fp.left_alone.append(LeftAlone("link tunl0", "created by the kernel ipip module"))
+            fp.left_alone.append(
+                LeftAlone("link tunl0", "created by the kernel ipip module")
+            )
     _match_bridge(fp, inv, links)
     return {c.resource.data["index"] for c in fp.claims if c.resource.kind == "link"}
 
@@ -124,8 +168,10 @@ def _route_claim(fp: Footprint, d: dict[str, Any]) -> str | None:
     for cluster in fp.fact(f"network{fam}").values:
         cnet = ipaddress.ip_network(cluster)
         if net.prefixlen == plen and net.subnet_of(cnet) and net not in pods:  # type: ignore[arg-type]
-            return (f"route to peer podCIDR {dst} via {d['gateway']} inside cluster "
-                    f"network {cluster} (host-gw/DirectRouting, §2.3)")
+            return (
+                f"route to peer podCIDR {dst} via {d['gateway']} inside cluster "
+                f"network {cluster} (host-gw/DirectRouting, §2.3)"
+            )
     return None
 
 

@@ -24,7 +24,9 @@ PORTMAP_DN = re.compile(r"^CNI-DN-[0-9a-f]+$")
 HOSTPORT = ("CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-SETMARK", "CNI-HOSTPORT-MASQ")
 
 
-def old_masq_specs(network: str, podcidr: str | None, v6: bool = False) -> list[list[str]]:
+def old_masq_specs(
+    network: str, podcidr: str | None, v6: bool = False
+) -> list[list[str]]:
     """The unmarked masquerade rules of pre-comment flannel (k3s#5001, rke2#2599)."""
     mcast = "ff00::/8" if v6 else "224.0.0.0/4"
     specs = [
@@ -49,8 +51,11 @@ def _chain_rules(inv: Inventory, chain: Resource) -> list[Resource]:
 def _claim_chain(fp: Footprint, inv: Inventory, chain: Resource, why: str) -> None:
     rules = _chain_rules(inv, chain)
     ev = [why, f"{len(rules)} rule(s) in the chain are backed up with it"]
-    fp.claims.append(Claim(chain, f"chain {chain.data['chain']} ({where(dict(chain.data))})",
-                           ev, rules))
+    fp.claims.append(
+        Claim(
+            chain, f"chain {chain.data['chain']} ({where(dict(chain.data))})", ev, rules
+        )
+    )
 
 
 def _cbr0_comment(rules: list[Resource], netname: str) -> bool:
@@ -82,16 +87,28 @@ def _claimed_chains(fp: Footprint, inv: Inventory) -> set[str]:
         ):
             _claim_chain(fp, inv, c, f'every rule is commented name: "{netname}" (§4)')
         elif name in HOSTPORT and installed and not hostport_users:
-            _claim_chain(fp, inv, c, "portmap chain chained by Flannel's conf; no other "
-                         "CNI conf uses portmap (§4)")
+            _claim_chain(
+                fp,
+                inv,
+                c,
+                "portmap chain chained by Flannel's conf; no other "
+                "CNI conf uses portmap (§4)",
+            )
         elif name in HOSTPORT:
-            why = ("still used by " + ", ".join(hostport_users)) if hostport_users else (
-                "no evidence Flannel's conf installed portmap")
+            why = (
+                ("still used by " + ", ".join(hostport_users))
+                if hostport_users
+                else ("no evidence Flannel's conf installed portmap")
+            )
             fp.left_alone.append(LeftAlone(f"chain {name} ({where(dict(d))})", why))
             continue
         elif name.startswith("CNI-") or "FLANNEL" in name.upper():
-            fp.left_alone.append(LeftAlone(f"chain {name} ({where(dict(d))})",
-                                           "not proven Flannel's (name/comment)"))
+            fp.left_alone.append(
+                LeftAlone(
+                    f"chain {name} ({where(dict(d))})",
+                    "not proven Flannel's (name/comment)",
+                )
+            )
             continue
         else:
             continue
@@ -113,7 +130,9 @@ def _claim_rules(fp: Footprint, inv: Inventory, owned: set[str]) -> None:
             fp.claims.append(Claim(r, label, [f"jumps to owned chain {d['jump']}"]))
         elif d["comment"] in FLANNEL_COMMENTS:
             fp.claims.append(Claim(r, label, [f'comment "{d["comment"]}" (§2.4)']))
-        elif d["table"] == "nat" and d["chain"] == "POSTROUTING" and d["comment"] is None:
+        elif (
+            d["table"] == "nat" and d["chain"] == "POSTROUTING" and d["comment"] is None
+        ):
             _maybe_old_masq(fp, r, label)
 
 
@@ -121,10 +140,13 @@ def _maybe_old_masq(fp: Footprint, r: Resource, label: str) -> None:
     fam = r.data["family"]
     nets, pods = fp.fact(f"network{fam}"), fp.fact(f"podcidr{fam}")
     for net in nets.values:
-        for pod in pods.values or [None]:
+        candidates: list[str | None] = [*pods.values] or [None]
+        for pod in candidates:
             if r.data["tokens"] in old_masq_specs(net, pod, fam == 6):
-                ev = [f"exact unmarked old-flannel masquerade spec for network {net}",
-                      *nets.sources[:3]]
+                ev = [
+                    f"exact unmarked old-flannel masquerade spec for network {net}",
+                    *nets.sources[:3],
+                ]
                 fp.claims.append(Claim(r, label, ev))
                 return
 
@@ -134,7 +156,14 @@ def match_netfilter(fp: Footprint, inv: Inventory) -> None:
     _claim_rules(fp, inv, owned)
     for t in inv.of("nft_table"):
         if t.key in FLANNEL_NFT:
-            fp.claims.append(Claim(t, f"nft table {t.key}",
-                                   [f"table {t.key} is created only by flanneld (§2.5)"]))
+            fp.claims.append(
+                Claim(
+                    t,
+                    f"nft table {t.key}",
+                    [f"table {t.key} is created only by flanneld (§2.5)"],
+                )
+            )
         elif "flannel" in t.key:
-            fp.left_alone.append(LeftAlone(f"nft table {t.key}", "not a flanneld table name"))
+            fp.left_alone.append(
+                LeftAlone(f"nft table {t.key}", "not a flanneld table name")
+            )

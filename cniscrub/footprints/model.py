@@ -1,4 +1,4 @@
-"""What a footprint matcher returns: proven facts, claims with evidence, left-alone notes.
+"""What a footprint matcher returns: proven facts, claims with evidence, left-alone.
 
 >>> f = Fact("network4")
 >>> f.add("10.244.0.0/16", "subnet.env FLANNEL_NETWORK")
@@ -16,7 +16,7 @@ from cniscrub.inventory.model import Resource
 
 @dataclass
 class Fact:
-    """A value about the node (e.g. the cluster network) with every source that showed it."""
+    """A value about the node (e.g. the cluster network) and every source showing it."""
 
     name: str
     values: list[str] = field(default_factory=list)

@@ -130,9 +130,8 @@ def _decode(entry: dict[str, Any]) -> dict[str, Any]:
     name = path.rsplit("/", 1)[-1]
     try:
         if path.startswith("/etc/cni/net.d/") or path.startswith("/var/lib/cni/"):
-            if name.endswith((".conf", ".conflist", ".json")) or "conflist.tmp" in name:
-                data["conf"] = json.loads(text)
-            elif "/results/" in path:
+            is_conf = name.endswith((".conf", ".conflist", ".json"))
+            if is_conf or "conflist.tmp" in name or "/results/" in path:
                 data["conf"] = json.loads(text)
             else:
                 data["text"] = text[:200]

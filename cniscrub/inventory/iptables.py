@@ -6,8 +6,8 @@ missing binary is a note, never an error, and never widens what is deleted. ``pa
 is pure: save text -> ``ipt_chain`` and ``ipt_rule`` resources (counters dropped).
 
 >>> text = "*nat\\n:POSTROUTING ACCEPT [0:0]\\n:FLANNEL-POSTRTG - [0:0]\\n" \\
-...        "-A POSTROUTING -m comment --comment \\"flanneld masq\\" -j FLANNEL-POSTRTG\\n" \\
-...        "COMMIT\\n"
+...        "-A POSTROUTING -m comment --comment \\"flanneld masq\\" " \\
+...        "-j FLANNEL-POSTRTG\\nCOMMIT\\n"
 >>> [r.key for r in parse(text, "nft", 4)]
 ['nft:4:nat:POSTROUTING', 'nft:4:nat:FLANNEL-POSTRTG', 'nft:4:nat:POSTROUTING:1']
 """
@@ -32,7 +32,7 @@ class Runner(Protocol):
 
 
 def tool(runner: Runner, backend: str, family: int, verb: str) -> str | None:
-    """The binary for ``verb`` (save/restore) of one backend and family, if installed."""
+    """The binary for ``verb`` (save/restore) of a backend and family, if installed."""
     base = "iptables" if family == 4 else "ip6tables"
     specific = f"{base}-{backend}-{verb}"
     if runner.which(specific):
@@ -40,7 +40,9 @@ def tool(runner: Runner, backend: str, family: int, verb: str) -> str | None:
     generic = f"{base}-{verb}"
     if runner.which(generic):
         version = runner.run([generic, "--version"]).stdout
-        if MARKER[backend] in version or (backend == "legacy" and "nf_tables" not in version):
+        if MARKER[backend] in version or (
+            backend == "legacy" and "nf_tables" not in version
+        ):
             return generic
     return None
 
@@ -58,10 +60,18 @@ def collect(runner: Runner) -> tuple[list[dict[str, Any]], list[str]]:
                 continue
             res = runner.run([save])
             if not res.ok:
-                notes.append(f"{save} failed (exit {res.rc}): {res.stderr.strip()[:200]}")
+                notes.append(
+                    f"{save} failed (exit {res.rc}): {res.stderr.strip()[:200]}"
+                )
                 continue
-            raw.append({"backend": backend, "family": family, "argv": [save],
-                        "stdout": res.stdout})
+            raw.append(
+                {
+                    "backend": backend,
+                    "family": family,
+                    "argv": [save],
+                    "stdout": res.stdout,
+                }
+            )
     return raw, notes
 
 
@@ -97,22 +107,43 @@ def parse(text: str, backend: str, family: int) -> list[Resource]:
         elif line.startswith(":"):
             name, policy = line[1:].split()[:2]
             chains[(table, name)] = {
-                "backend": backend, "family": family, "table": table, "chain": name,
-                "policy": policy, "builtin": policy != "-", "rules": [],
+                "backend": backend,
+                "family": family,
+                "table": table,
+                "chain": name,
+                "policy": policy,
+                "builtin": policy != "-",
+                "rules": [],
             }
         elif line.startswith("-A "):
-            _, chain, spec = (line.split(" ", 2) + [""])[:3]
-            ch = chains.setdefault((table, chain), {
-                "backend": backend, "family": family, "table": table, "chain": chain,
-                "policy": "-", "builtin": False, "rules": []})
+            _, chain, spec = [*line.split(" ", 2), ""][:3]
+            ch = chains.setdefault(
+                (table, chain),
+                {
+                    "backend": backend,
+                    "family": family,
+                    "table": table,
+                    "chain": chain,
+                    "policy": "-",
+                    "builtin": False,
+                    "rules": [],
+                },
+            )
             ch["rules"].append(spec)
             try:
                 tokens = shlex.split(spec)
             except ValueError:
                 tokens = spec.split()
-            data = {"backend": backend, "family": family, "table": table,
-                    "chain": chain, "pos": len(ch["rules"]), "spec": spec,
-                    "tokens": tokens, **_rule_data(tokens)}
+            data = {
+                "backend": backend,
+                "family": family,
+                "table": table,
+                "chain": chain,
+                "pos": len(ch["rules"]),
+                "spec": spec,
+                "tokens": tokens,
+                **_rule_data(tokens),
+            }
             rules.append(Resource("ipt_rule", _key(data, data["pos"]), data))
     out = [Resource("ipt_chain", _key(c), c) for c in chains.values()]
     return out + rules

@@ -46,7 +46,7 @@ class Resource:
 
 @dataclass
 class Inventory:
-    """Everything collected from one node, by kind, plus notes on what could not be read."""
+    """Everything collected from one node, by kind, plus notes on what was not read."""
 
     resources: dict[str, list[Resource]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -60,7 +60,9 @@ class Inventory:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "resources": {k: [r.to_json() for r in v] for k, v in self.resources.items()},
+            "resources": {
+                k: [r.to_json() for r in v] for k, v in self.resources.items()
+            },
             "notes": list(self.notes),
         }
 

@@ -60,8 +60,10 @@ def collect(fs: RootFS) -> list[dict[str, Any]]:
 def parse(raw: list[dict[str, Any]]) -> list[Resource]:
     """Pure: netns entries -> ``netns`` resources keyed by path."""
     return [
-        Resource("netns", e["path"], {"path": e["path"],
-                                      "name": os.path.basename(e["path"]),
-                                      "nsid": e["nsid"]})
+        Resource(
+            "netns",
+            e["path"],
+            {"path": e["path"], "name": os.path.basename(e["path"]), "nsid": e["nsid"]},
+        )
         for e in raw
     ]

@@ -3,7 +3,7 @@
 Tables that iptables-nft maintains (``ip filter``, ``ip nat`` …) show up here too; they
 are inventoried as tables but their rules are read through ``iptables-nft-save``.
 
->>> raw = '{"nftables": [{"table": {"family": "ip", "name": "flannel-ipv4", "handle": 3}},'\\
+>>> raw = '{"nftables": [{"table": {"family": "ip", "name": "flannel-ipv4"}},' \\
 ...       ' {"chain": {"family": "ip", "table": "flannel-ipv4", "name": "postrtg"}}]}'
 >>> parse(raw)[0].data["chains"]
 ['postrtg']
@@ -48,14 +48,22 @@ def parse(raw: str) -> list[Resource]:
                 continue
             key = (obj.get("family"), obj.get("table", obj.get("name")))
             if what == "table":
-                tables[key] = {"family": key[0], "name": key[1],
-                               "comment": obj.get("comment"), "chains": [],
-                               "rules": [], "sets": []}
+                tables[key] = {
+                    "family": key[0],
+                    "name": key[1],
+                    "comment": obj.get("comment"),
+                    "chains": [],
+                    "rules": [],
+                    "sets": [],
+                }
             elif key in tables and what == "chain":
                 tables[key]["chains"].append(obj.get("name"))
             elif key in tables and what == "rule":
-                rule = {"chain": obj.get("chain"), "comment": obj.get("comment"),
-                        "expr": _expr_text(obj.get("expr"))}
+                rule = {
+                    "chain": obj.get("chain"),
+                    "comment": obj.get("comment"),
+                    "expr": _expr_text(obj.get("expr")),
+                }
                 tables[key]["rules"].append(rule)
             elif key in tables:
                 tables[key]["sets"].append(obj.get("name"))

@@ -21,7 +21,9 @@ from cniscrub.inventory.model import Resource
 def _read(path: str, limit: int = 4096) -> str:
     try:
         with open(path, "rb") as fh:
-            return fh.read(limit).replace(b"\0", b" ").decode("utf-8", "replace").strip()
+            return (
+                fh.read(limit).replace(b"\0", b" ").decode("utf-8", "replace").strip()
+            )
     except OSError:
         return ""
 
@@ -42,8 +44,14 @@ def collect(proc: str = "/proc") -> list[dict[str, Any]]:
             if comm:
                 theirs = _netns(f"{proc}/{name}/ns/net")
                 same = None if theirs is None or mine is None else theirs == mine
-                out.append({"pid": int(name), "comm": comm, "same_netns": same,
-                            "cmdline": _read(f"{proc}/{name}/cmdline")[:300]})
+                out.append(
+                    {
+                        "pid": int(name),
+                        "comm": comm,
+                        "same_netns": same,
+                        "cmdline": _read(f"{proc}/{name}/cmdline")[:300],
+                    }
+                )
     return out
 
 

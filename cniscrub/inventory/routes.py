@@ -13,8 +13,15 @@ from typing import Any
 from cniscrub.inventory.model import Resource
 from cniscrub.node import netlink
 
-RTN_TYPES = {1: "unicast", 2: "local", 3: "broadcast", 5: "multicast", 6: "blackhole",
-             7: "unreachable", 8: "prohibit"}
+RTN_TYPES = {
+    1: "unicast",
+    2: "local",
+    3: "broadcast",
+    5: "multicast",
+    6: "blackhole",
+    7: "unreachable",
+    8: "prohibit",
+}
 RTNH_F_ONLINK = 4
 PROTO_KERNEL = 2
 

@@ -30,7 +30,11 @@ class LocalRunner:
         log.debug("RUN %s", " ".join(args))
         try:
             proc = subprocess.run(
-                args, input=stdin, capture_output=True, timeout=self.timeout, check=False
+                args,
+                input=stdin,
+                capture_output=True,
+                timeout=self.timeout,
+                check=False,
             )
         except FileNotFoundError as exc:
             return CommandResult(args, 127, b"", str(exc).encode())

@@ -1,9 +1,9 @@
 """Read and remove files under ``--root`` without ever leaving it.
 
 Every path is walked one component at a time with ``O_NOFOLLOW``, relative to the root's
-directory fd, so a symlink anywhere in the path (``/host/etc/cni -> /``) is refused instead
-of followed. The leaf itself is never followed either: a symlink leaf is reported as a
-symlink and removed as one.
+directory fd, so a symlink anywhere in the path (``/host/etc/cni -> /``) is refused
+instead of followed. The leaf itself is never followed either: a symlink leaf is
+reported as a symlink and removed as one.
 
 >>> import tempfile; d = tempfile.mkdtemp()
 >>> RootFS(d).lstat("/etc/cni") is None
@@ -36,14 +36,16 @@ def split_rel(path: str) -> list[str]:
 
 
 class RootFS:
-    """File access relative to a root directory (``/`` on a node, ``/host`` in a pod)."""
+    """File access relative to a root dir (``/`` on a node, ``/host`` in a pod)."""
 
     def __init__(self, root: str = "/") -> None:
         self.root = os.path.realpath(root)
 
     def host_path(self, path: str) -> str:
         """Where ``path`` lives from this process' point of view (for messages only)."""
-        return os.path.join(self.root, *split_rel(path)) if split_rel(path) else self.root
+        return (
+            os.path.join(self.root, *split_rel(path)) if split_rel(path) else self.root
+        )
 
     @contextmanager
     def _dir_fd(self, parts: list[str]) -> Iterator[int]:

@@ -4,7 +4,7 @@ Plans are artifacts (``plan --out plan.json`` / ``apply plan.json``); the JSON f
 documented in ``docs/cniscrub-json-schema.md``.
 
 >>> a = Action(1, "netfilter", "ipt_chain", "nft:4:filter:FLANNEL-FWD",
-...            "chain FLANNEL-FWD (filter, nft backend, IPv4)", "owned", ("e",), "rules")
+...            "chain FLANNEL-FWD (filter)", "owned", ("e",), "rules")
 >>> Action.from_json(a.to_json()) == a
 True
 """
@@ -34,20 +34,36 @@ class Action:
     data: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "phase": self.phase, "kind": self.kind, "key": self.key,
-                "target": self.target, "reason": self.reason,
-                "evidence": list(self.evidence), "backup": self.backup,
-                "data": dict(self.data)}
+        return {
+            "id": self.id,
+            "phase": self.phase,
+            "kind": self.kind,
+            "key": self.key,
+            "target": self.target,
+            "reason": self.reason,
+            "evidence": list(self.evidence),
+            "backup": self.backup,
+            "data": dict(self.data),
+        }
 
     @classmethod
     def from_json(cls, o: Mapping[str, Any]) -> Action:
-        return cls(int(o["id"]), o["phase"], o["kind"], o["key"], o["target"],
-                   o["reason"], tuple(o["evidence"]), o["backup"], dict(o.get("data", {})))
+        return cls(
+            int(o["id"]),
+            o["phase"],
+            o["kind"],
+            o["key"],
+            o["target"],
+            o["reason"],
+            tuple(o["evidence"]),
+            o["backup"],
+            dict(o.get("data", {})),
+        )
 
 
 @dataclass(frozen=True)
 class Plan:
-    """Ordered actions plus what was left alone, the facts used and their fingerprint."""
+    """Ordered actions, what was left alone, the facts used and their fingerprint."""
 
     cni: str
     actions: tuple[Action, ...]
@@ -68,20 +84,27 @@ class Plan:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "schema": SCHEMA, "cni": self.cni, "plan_id": self.plan_id,
+            "schema": SCHEMA,
+            "cni": self.cni,
+            "plan_id": self.plan_id,
             "fingerprint": self.fingerprint,
             "actions": [a.to_json() for a in self.actions],
             "left_alone": [{"target": t, "why": w} for t, w in self.left_alone],
             "attached_pods": [dict(p) for p in self.attached_pods],
-            "facts": dict(self.facts), "warnings": list(self.warnings),
+            "facts": dict(self.facts),
+            "warnings": list(self.warnings),
             "blockers": list(self.blockers),
         }
 
     @classmethod
     def from_json(cls, o: Mapping[str, Any]) -> Plan:
         return cls(
-            o["cni"], tuple(Action.from_json(a) for a in o["actions"]),
+            o["cni"],
+            tuple(Action.from_json(a) for a in o["actions"]),
             tuple((x["target"], x["why"]) for x in o["left_alone"]),
-            tuple(o.get("attached_pods", [])), dict(o["facts"]),
-            tuple(o.get("warnings", [])), tuple(o.get("blockers", [])), o["fingerprint"],
+            tuple(o.get("attached_pods", [])),
+            dict(o["facts"]),
+            tuple(o.get("warnings", [])),
+            tuple(o.get("blockers", [])),
+            o["fingerprint"],
         )

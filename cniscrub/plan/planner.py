@@ -25,8 +25,11 @@ from cniscrub.plan.model import Action, Plan
 
 VOLATILE = ("up", "state")
 ORDER = {  # (phase, rank inside the phase)
-    "ipt_rule": ("netfilter", 0), "ipt_chain": ("netfilter", 1),
-    "nft_table": ("netfilter", 2), "route": ("routes", 0), "link": ("links", 0),
+    "ipt_rule": ("netfilter", 0),
+    "ipt_chain": ("netfilter", 1),
+    "nft_table": ("netfilter", 2),
+    "route": ("routes", 0),
+    "link": ("links", 0),
 }
 BACKUP = {
     "ipt_rule": "the rule line and its position in the chain",
@@ -34,7 +37,7 @@ BACKUP = {
     "nft_table": "the table as nft JSON and nft text",
     "route": "the route (table, type, gateway, device, metric)",
     "link": "link spec (kind, MAC, MTU, master, vxlan/ipip attributes) with its "
-            "addresses, routes, neighbours and FDB entries",
+    "addresses, routes, neighbours and FDB entries",
 }
 
 
@@ -64,8 +67,12 @@ def _dir_depth_key(path: str) -> str:
 
 def _identity(c: Claim) -> dict[str, Any]:
     data = {k: v for k, v in c.resource.data.items() if k not in VOLATILE}
-    return {"kind": c.resource.kind, "key": c.resource.key, "data": data,
-            "covers": sorted(r.key for r in c.covers)}
+    return {
+        "kind": c.resource.kind,
+        "key": c.resource.key,
+        "data": data,
+        "covers": sorted(r.key for r in c.covers),
+    }
 
 
 def _action(i: int, c: Claim, fp: Footprint) -> Action:
@@ -74,20 +81,27 @@ def _action(i: int, c: Claim, fp: Footprint) -> Action:
     backup = BACKUP.get(r.kind, "file bytes, mode and owner")
     if r.kind == "file" and r.data.get("type") == "dir":
         backup = "directory mode and owner"
-    data: dict[str, Any] = {"resource": r.to_json(),
-                            "covers": [x.to_json() for x in c.covers]}
+    data: dict[str, Any] = {
+        "resource": r.to_json(),
+        "covers": [x.to_json() for x in c.covers],
+    }
     pod = next((p for p in fp.attached_pods if p["veth"] == r.key), None)
     if r.kind == "link" and pod:
         data["pod"] = pod
     reason = c.evidence[0] if c.evidence else "owned"
-    return Action(i, phase, r.kind, r.key, c.reason, reason, tuple(c.evidence), backup,
-                  data)
+    return Action(
+        i, phase, r.kind, r.key, c.reason, reason, tuple(c.evidence), backup, data
+    )
 
 
 def fingerprint(fp: Footprint, claims: list[Claim]) -> str:
     facts = {k: sorted(f.values) for k, f in fp.facts.items()}
-    body = {"cni": fp.cni, "facts": facts, "claims": [_identity(c) for c in claims],
-            "left_alone": sorted(x.target for x in fp.left_alone)}
+    body = {
+        "cni": fp.cni,
+        "facts": facts,
+        "claims": [_identity(c) for c in claims],
+        "left_alone": sorted(x.target for x in fp.left_alone),
+    }
     blob = json.dumps(body, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()
 

@@ -12,15 +12,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 from csb_nodebuilder import Node
 
 
 def _host_state() -> tuple[str, int]:
-    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True,
-                           timeout=30, check=False).stdout
-    mounts = subprocess.run(["findmnt", "-rn"], capture_output=True, text=True,
-                            timeout=30, check=False).stdout
+    netns = subprocess.run(
+        ["ip", "netns", "list"], capture_output=True, text=True, timeout=30, check=False
+    ).stdout
+    mounts = subprocess.run(
+        ["findmnt", "-rn"], capture_output=True, text=True, timeout=30, check=False
+    ).stdout
     ours = "\n".join(sorted(ln for ln in netns.splitlines() if ln.startswith("csb-")))
     # other suites run concurrently on this machine: count only our own mounts
     return ours, sum("csb-" in ln for ln in mounts.splitlines())

@@ -26,10 +26,13 @@ TIMEOUT = 60
 
 
 def run(argv: list[str], stdin: str | None = None, check: bool = True) -> str:
-    res = subprocess.run(argv, input=stdin, capture_output=True, text=True,
-                         timeout=TIMEOUT, check=False)
+    res = subprocess.run(
+        argv, input=stdin, capture_output=True, text=True, timeout=TIMEOUT, check=False
+    )
     if check and res.returncode != 0:
-        raise RuntimeError(f"{argv} failed ({res.returncode}): {res.stderr}{res.stdout}")
+        raise RuntimeError(
+            f"{argv} failed ({res.returncode}): {res.stderr}{res.stdout}"
+        )
     return res.stdout
 
 
@@ -54,28 +57,53 @@ class Node:
     def no_dad(ns: str) -> None:
         """No IPv6 DAD inside our namespaces: addresses are final at once (no races)."""
         for conf in ("all", "default"):
-            run(["ip", "netns", "exec", ns, "sysctl", "-qw",
-                 f"net.ipv6.conf.{conf}.accept_dad=0"])
+            run(
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    ns,
+                    "sysctl",
+                    "-qw",
+                    f"net.ipv6.conf.{conf}.accept_dad=0",
+                ]
+            )
 
     def destroy(self) -> None:
         for ns in [*self.pods, self.name]:
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=TIMEOUT,
-                           check=False)
+            subprocess.run(
+                ["ip", "netns", "del", ns],
+                capture_output=True,
+                timeout=TIMEOUT,
+                check=False,
+            )
 
     # --- running things inside the node -------------------------------------------
     def ip(self, *args: str) -> str:
         return run(["ip", "-n", self.name, *args])
 
-    def exec(self, argv: list[str], stdin: str | None = None, check: bool = True) -> str:
+    def exec(
+        self, argv: list[str], stdin: str | None = None, check: bool = True
+    ) -> str:
         return run(["ip", "netns", "exec", self.name, *argv], stdin, check)
 
-    def cli(self, *args: str, env: dict[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        full_env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[3]),
-                    **(env or {})}
+    def cli(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        full_env = {
+            **os.environ,
+            "PYTHONPATH": str(Path(__file__).parents[3]),
+            **(env or {}),
+        }
         argv = ["ip", "netns", "exec", self.name, PY, "-m", "cniscrub", *args]
-        return subprocess.run(argv, capture_output=True, text=True, env=full_env,
-                              timeout=timeout, check=False)
+        return subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=timeout,
+            check=False,
+        )
 
     def ipt(self, backend: str, family: int, rules: str) -> None:
         base = "iptables" if family == 4 else "ip6tables"
@@ -105,7 +133,9 @@ class Node:
         self.pods.append(pod)
         self.no_dad(pod)
         veth = f"veth{secrets.token_hex(4)}"
-        self.ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", pod)
+        self.ip(
+            "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", pod
+        )
         self.ip("link", "set", veth, "master", bridge, "up")
         pip = ["ip", "-n", pod]
         run([*pip, "link", "set", "lo", "up"])
@@ -113,7 +143,17 @@ class Node:
         run([*pip, "link", "set", "eth0", "up"])
         run([*pip, "route", "add", "default", "via", "10.244.1.1"])
         if dual:
-            run([*pip, "addr", "add", f"fd00:10:244:1::{i + 2}/64", "dev", "eth0", "nodad"])
+            run(
+                [
+                    *pip,
+                    "addr",
+                    "add",
+                    f"fd00:10:244:1::{i + 2}/64",
+                    "dev",
+                    "eth0",
+                    "nodad",
+                ]
+            )
         return veth
 
 

@@ -12,18 +12,28 @@ from csb_nodebuilder import NET4, NET6, POD4, POD6, Node
 # fact: flannel-footprint.md §1.2 (cni-conf.json of kube-flannel.yml, written to
 # /etc/cni/net.d/10-flannel.conflist by install-cni, §1.3)
 FLANNEL_CONFLIST = {
-    "name": "cbr0", "cniVersion": "0.3.1",
+    "name": "cbr0",
+    "cniVersion": "0.3.1",
     "plugins": [
-        {"type": "flannel", "delegate": {"hairpinMode": True, "isDefaultGateway": True}},
+        {
+            "type": "flannel",
+            "delegate": {"hairpinMode": True, "isDefaultGateway": True},
+        },
         {"type": "portmap", "capabilities": {"portMappings": True}},
     ],
 }
 # a podman conflist (foreign): bridge cni-podman0, host-local under networks/podman
 PODMAN_CONFLIST = {
-    "cniVersion": "0.4.0", "name": "podman",
+    "cniVersion": "0.4.0",
+    "name": "podman",
     "plugins": [
-        {"type": "bridge", "bridge": "cni-podman0", "isGateway": True, "ipMasq": True,
-         "ipam": {"type": "host-local", "ranges": [[{"subnet": "198.19.88.0/24"}]]}},
+        {
+            "type": "bridge",
+            "bridge": "cni-podman0",
+            "isGateway": True,
+            "ipMasq": True,
+            "ipam": {"type": "host-local", "ranges": [[{"subnet": "198.19.88.0/24"}]]},
+        },
         {"type": "portmap", "capabilities": {"portMappings": True}},
         {"type": "firewall"},
     ],
@@ -33,33 +43,46 @@ PODMAN_CONFLIST = {
 def masq_rules(net: str, pod: str, mcast: str) -> str:
     # fact: flannel-footprint.md §2.4 (nat FLANNEL-POSTRTG rules, e2e/rules.go)
     c = '-m comment --comment "flanneld masq"'
-    return "\n".join([
-        "*nat", ":FLANNEL-POSTRTG - [0:0]",
-        f"-A POSTROUTING {c} -j FLANNEL-POSTRTG",
-        f"-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 {c} -j RETURN",
-        f"-A FLANNEL-POSTRTG -s {pod} -d {net} {c} -j RETURN",
-        f"-A FLANNEL-POSTRTG -s {net} -d {pod} {c} -j RETURN",
-        f"-A FLANNEL-POSTRTG ! -s {net} -d {pod} {c} -j RETURN",
-        f"-A FLANNEL-POSTRTG -s {net} ! -d {mcast} {c} -j MASQUERADE --random-fully",
-        f"-A FLANNEL-POSTRTG ! -s {net} -d {net} {c} -j MASQUERADE --random-fully",
-        "COMMIT", ""])
+    masq = "MASQUERADE --random-fully"
+    return "\n".join(
+        [
+            "*nat",
+            ":FLANNEL-POSTRTG - [0:0]",
+            f"-A POSTROUTING {c} -j FLANNEL-POSTRTG",
+            f"-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 {c} -j RETURN",
+            f"-A FLANNEL-POSTRTG -s {pod} -d {net} {c} -j RETURN",
+            f"-A FLANNEL-POSTRTG -s {net} -d {pod} {c} -j RETURN",
+            f"-A FLANNEL-POSTRTG ! -s {net} -d {pod} {c} -j RETURN",
+            f"-A FLANNEL-POSTRTG -s {net} ! -d {mcast} {c} -j {masq}",
+            f"-A FLANNEL-POSTRTG ! -s {net} -d {net} {c} -j {masq}",
+            "COMMIT",
+            "",
+        ]
+    )
 
 
 def forward_rules(net: str) -> str:
     # fact: flannel-footprint.md §2.4 (filter FLANNEL-FWD rules)
     c = '-m comment --comment "flanneld forward"'
-    return "\n".join([
-        "*filter", ":FLANNEL-FWD - [0:0]",
-        f"-A FORWARD {c} -j FLANNEL-FWD",
-        f"-A FLANNEL-FWD -s {net} {c} -j ACCEPT",
-        f"-A FLANNEL-FWD -d {net} {c} -j ACCEPT",
-        "COMMIT", ""])
+    return "\n".join(
+        [
+            "*filter",
+            ":FLANNEL-FWD - [0:0]",
+            f"-A FORWARD {c} -j FLANNEL-FWD",
+            f"-A FLANNEL-FWD -s {net} {c} -j ACCEPT",
+            f"-A FLANNEL-FWD -d {net} {c} -j ACCEPT",
+            "COMMIT",
+            "",
+        ]
+    )
 
 
 def empty_chains() -> tuple[str, str]:
     # fact: flannel-footprint.md §2.6 (v0.25-v0.26 graceful stop leaves empty chains)
-    return ("*nat\n:FLANNEL-POSTRTG - [0:0]\nCOMMIT\n",
-            "*filter\n:FLANNEL-FWD - [0:0]\nCOMMIT\n")
+    return (
+        "*nat\n:FLANNEL-POSTRTG - [0:0]\nCOMMIT\n",
+        "*filter\n:FLANNEL-FWD - [0:0]\nCOMMIT\n",
+    )
 
 
 def nft_tables(dual: bool) -> str:
@@ -83,6 +106,7 @@ def nft_tables(dual: bool) -> str:
   }}
 }}
 """
+
     out = table("ip", "flannel-ipv4", "ip", NET4, POD4, "224.0.0.0/4")
     # fact: §2.5 both tables are created at Init even when IPv6 is disabled
     v6 = (NET6, POD6) if dual else ("fd00:10:244::/56", "fd00:10:244:1::/64")
@@ -93,38 +117,91 @@ def subnet_env(dual: bool) -> str:
     # fact: flannel-footprint.md §2.2 (keys and order of /run/flannel/subnet.env)
     lines = [f"FLANNEL_NETWORK={NET4}", "FLANNEL_SUBNET=10.244.1.1/24"]
     if dual:
-        lines += [f"FLANNEL_IPV6_NETWORK={NET6}", "FLANNEL_IPV6_SUBNET=fd00:10:244:1::1/64"]
+        lines += [
+            f"FLANNEL_IPV6_NETWORK={NET6}",
+            "FLANNEL_IPV6_SUBNET=fd00:10:244:1::1/64",
+        ]
     return "\n".join([*lines, "FLANNEL_MTU=1450", "FLANNEL_IPMASQ=true", ""])
 
 
 def vxlan(node: Node, peers: int, dual: bool) -> None:
-    # fact: flannel-footprint.md §2.3 (vxlan device, /32 address, per-peer neigh/fdb/route)
-    node.ip("link", "add", "flannel.1", "type", "vxlan", "id", "1", "local", "198.18.0.2",
-            "dev", "eth0", "dstport", "8472", "nolearning")
+    # fact: flannel-footprint.md §2.3 (vxlan device, /32 address, per-peer
+    # neigh/fdb/route)
+    node.ip(
+        "link",
+        "add",
+        "flannel.1",
+        "type",
+        "vxlan",
+        "id",
+        "1",
+        "local",
+        "198.18.0.2",
+        "dev",
+        "eth0",
+        "dstport",
+        "8472",
+        "nolearning",
+    )
     node.ip("link", "set", "flannel.1", "mtu", "1450", "up")
     node.ip("addr", "add", "10.244.1.0/32", "dev", "flannel.1")
     batch = []
     for i in range(peers):
-        p, mac, under = f"10.244.{i + 2}.0", f"aa:bb:cc:00:{i // 256:02x}:{i % 256:02x}", \
-            f"198.18.{1 + i // 250}.{i % 250 + 2}"
-        batch += [f"neigh add {p} dev flannel.1 lladdr {mac} nud permanent",
-                  f"route add {p}/24 via {p} dev flannel.1 onlink"]
-        node.exec(["bridge", "fdb", "append", mac, "dev", "flannel.1", "dst", under,
-                   "self", "permanent"])
+        p, mac, under = (
+            f"10.244.{i + 2}.0",
+            f"aa:bb:cc:00:{i // 256:02x}:{i % 256:02x}",
+            f"198.18.{1 + i // 250}.{i % 250 + 2}",
+        )
+        batch += [
+            f"neigh add {p} dev flannel.1 lladdr {mac} nud permanent",
+            f"route add {p}/24 via {p} dev flannel.1 onlink",
+        ]
+        node.exec(
+            [
+                "bridge",
+                "fdb",
+                "append",
+                mac,
+                "dev",
+                "flannel.1",
+                "dst",
+                under,
+                "self",
+                "permanent",
+            ]
+        )
     if dual:
-        node.ip("link", "add", "flannel-v6.1", "type", "vxlan", "id", "1", "local",
-                "fd00:198:18::2", "dev", "eth0", "dstport", "8472", "nolearning")
+        node.ip(
+            "link",
+            "add",
+            "flannel-v6.1",
+            "type",
+            "vxlan",
+            "id",
+            "1",
+            "local",
+            "fd00:198:18::2",
+            "dev",
+            "eth0",
+            "dstport",
+            "8472",
+            "nolearning",
+        )
         node.ip("link", "set", "flannel-v6.1", "up")
         node.ip("addr", "add", "fd00:10:244:1::/128", "dev", "flannel-v6.1", "nodad")
-        batch += ["route add fd00:10:244:2::/64 via fd00:10:244:2:: dev flannel-v6.1 onlink"]
+        batch += [
+            "route add fd00:10:244:2::/64 via fd00:10:244:2:: dev flannel-v6.1 onlink"
+        ]
     if batch:
         node.exec(["ip", "-batch", "-"], "\n".join(batch) + "\n")
 
 
 def host_gw(node: Node, peers: int) -> None:
     # fact: flannel-footprint.md §2.3 host-gw (<peer podCIDR> via <peer IP> dev <ext>)
-    lines = [f"route add 10.244.{i + 2}.0/24 via 198.18.0.{i + 10} dev eth0"
-             for i in range(peers)]
+    lines = [
+        f"route add 10.244.{i + 2}.0/24 via 198.18.0.{i + 10} dev eth0"
+        for i in range(peers)
+    ]
     node.exec(["ip", "-batch", "-"], "\n".join(lines) + "\n")
 
 
@@ -139,7 +216,9 @@ def bridge_and_pods(node: Node, pods: int, dual: bool) -> list[str]:
 
 
 def files(node: Node, dual: bool, pods: int, tmp_conf: bool = False) -> None:
-    node.write("/etc/cni/net.d/10-flannel.conflist", json.dumps(FLANNEL_CONFLIST, indent=2))
+    node.write(
+        "/etc/cni/net.d/10-flannel.conflist", json.dumps(FLANNEL_CONFLIST, indent=2)
+    )
     if tmp_conf:  # fact: §1.3 install-conf temp file (v0.28.6+)
         node.write("/etc/cni/net.d/.10-flannel.conflist.tmp123", "{")
     node.write("/opt/cni/bin/flannel", b"\x7fELF fake flannel plugin\x00", 0o755)
@@ -150,16 +229,27 @@ def files(node: Node, dual: bool, pods: int, tmp_conf: bool = False) -> None:
         node.write(f"/var/lib/cni/flannel/{cid}", '{"type":"bridge"}', 0o600)
         # fact: §4 host-local lease file "<containerID>\r\n<ifname>"
         node.write(f"/var/lib/cni/networks/cbr0/10.244.1.{i + 2}", f"{cid}\r\neth0")
-        node.write(f"/var/lib/cni/results/cbr0-{cid}-eth0",
-                   json.dumps({"kind": "cniCacheV1", "containerId": cid}))
+        node.write(
+            f"/var/lib/cni/results/cbr0-{cid}-eth0",
+            json.dumps({"kind": "cniCacheV1", "containerId": cid}),
+        )
     (node.root / "var/lib/cni/flannel").chmod(0o700)
     node.write("/var/lib/cni/networks/cbr0/last_reserved_ip.0", f"10.244.1.{pods + 1}")
     node.write("/var/lib/cni/networks/cbr0/lock", "")
 
 
-def flannel(node: Node, *, version: str = "v0.27", backend: str = "nft",
-            dual: bool = False, nft_mode: bool = False, host_gw_mode: bool = False,
-            peers: int = 3, pods: int = 2, blackhole: bool = False) -> None:
+def flannel(
+    node: Node,
+    *,
+    version: str = "v0.27",
+    backend: str = "nft",
+    dual: bool = False,
+    nft_mode: bool = False,
+    host_gw_mode: bool = False,
+    peers: int = 3,
+    pods: int = 2,
+    blackhole: bool = False,
+) -> None:
     """Residue of one Flannel install (iptables rules in ``backend``)."""
     if host_gw_mode:
         host_gw(node, peers)
@@ -189,35 +279,69 @@ def foreign(node: Node, backends: tuple[str, ...] = ("nft", "legacy")) -> None:
     """State that is NOT Flannel's and must survive untouched."""
     for backend in backends:
         for fam in (4, 6):
-            node.ipt(backend, fam, "\n".join([
-                "*nat", ":KUBE-SERVICES - [0:0]", ":KUBE-POSTROUTING - [0:0]",
-                ":DOCKER - [0:0]",
-                '-A PREROUTING -m comment --comment "kubernetes service portals" '
-                "-j KUBE-SERVICES",
-                "-A POSTROUTING -j KUBE-POSTROUTING",
-                "-A KUBE-POSTROUTING -m mark --mark 0x4000/0x4000 -j MASQUERADE",
-                "-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER",
-                "COMMIT",
-                "*filter", ":KUBE-FORWARD - [0:0]", ":DOCKER - [0:0]",
-                ":DOCKER-USER - [0:0]",
-                "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
-                "-A FORWARD -j DOCKER-USER", "-A FORWARD -j KUBE-FORWARD",
-                "-A DOCKER-USER -j RETURN",
-                "COMMIT", ""]))
-    node.ipt(backends[0], 4, "*nat\n:CNI-HOSTPORT-DNAT - [0:0]\n:CNI-HOSTPORT-MASQ - [0:0]\n"
-             "-A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT\n"
-             "-A POSTROUTING -m comment --comment \"CNI portfwd requiring masquerade\" "
-             "-j CNI-HOSTPORT-MASQ\nCOMMIT\n")
+            node.ipt(
+                backend,
+                fam,
+                "\n".join(
+                    [
+                        "*nat",
+                        ":KUBE-SERVICES - [0:0]",
+                        ":KUBE-POSTROUTING - [0:0]",
+                        ":DOCKER - [0:0]",
+                        "-A PREROUTING -m comment --comment "
+                        '"kubernetes service portals" -j KUBE-SERVICES',
+                        "-A POSTROUTING -j KUBE-POSTROUTING",
+                        "-A KUBE-POSTROUTING -m mark --mark 0x4000/0x4000 "
+                        "-j MASQUERADE",
+                        "-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER",
+                        "COMMIT",
+                        "*filter",
+                        ":KUBE-FORWARD - [0:0]",
+                        ":DOCKER - [0:0]",
+                        ":DOCKER-USER - [0:0]",
+                        "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
+                        "-A FORWARD -j DOCKER-USER",
+                        "-A FORWARD -j KUBE-FORWARD",
+                        "-A DOCKER-USER -j RETURN",
+                        "COMMIT",
+                        "",
+                    ]
+                ),
+            )
+    node.ipt(
+        backends[0],
+        4,
+        "*nat\n:CNI-HOSTPORT-DNAT - [0:0]\n:CNI-HOSTPORT-MASQ - [0:0]\n"
+        "-A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT\n"
+        '-A POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" '
+        "-j CNI-HOSTPORT-MASQ\nCOMMIT\n",
+    )
     node.write("/etc/cni/net.d/87-podman-bridge.conflist", json.dumps(PODMAN_CONFLIST))
     node.write("/var/lib/cni/networks/podman/198.19.88.5", "abc\r\neth0")
     node.write("/var/lib/cni/networks/podman/last_reserved_ip.0", "198.19.88.5")
     node.write("/var/lib/cni/results/podman-abc-eth0", "{}")
-    for plugin in ("bridge", "host-local", "portmap", "loopback"):  # not Flannel's (§1.3)
+    for plugin in (
+        "bridge",
+        "host-local",
+        "portmap",
+        "loopback",
+    ):  # not Flannel's (§1.3)
         node.write(f"/opt/cni/bin/{plugin}", b"\x7fELF plugin", 0o755)
     node.write("/run/xtables.lock", "")  # fact: §1.3 created by the kubelet, kept
     node.ip("link", "add", "br-user", "type", "bridge")
     node.ip("addr", "add", "198.19.7.1/24", "dev", "br-user")
     node.ip("link", "set", "br-user", "up")
-    node.ip("link", "add", "vxlan100", "type", "vxlan", "id", "100", "local",
-            "198.18.0.2", "dstport", "4789")
+    node.ip(
+        "link",
+        "add",
+        "vxlan100",
+        "type",
+        "vxlan",
+        "id",
+        "100",
+        "local",
+        "198.18.0.2",
+        "dstport",
+        "4789",
+    )
     node.ip("route", "add", "198.19.5.0/24", "via", "198.18.0.1", "dev", "eth0")

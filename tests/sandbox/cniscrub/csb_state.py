@@ -22,9 +22,16 @@ def _links(node: Node) -> list[Any]:
         info = link.get("linkinfo", {})
         data = info.get("info_data", {}) if info.get("info_kind") in ("vxlan",) else {}
         flags = sorted(set(link.get("flags", [])) - VOLATILE_FLAGS)
-        out.append({**{k: link.get(k) for k in LINK_KEYS}, "flags": flags,
-                    "kind": info.get("info_kind"), "vxlan": {
-                        k: data.get(k) for k in ("id", "local", "port", "learning", "link")}})
+        out.append(
+            {
+                **{k: link.get(k) for k in LINK_KEYS},
+                "flags": flags,
+                "kind": info.get("info_kind"),
+                "vxlan": {
+                    k: data.get(k) for k in ("id", "local", "port", "learning", "link")
+                },
+            }
+        )
     return sorted(out, key=lambda x: x["ifname"])
 
 
@@ -42,8 +49,11 @@ def _ipt(node: Node) -> dict[str, str]:
     for backend in ("nft", "legacy"):
         for fam in (4, 6):
             text = save(node, backend, fam)
-            lines = [re.sub(r"\[\d+:\d+\]", "", ln) for ln in text.splitlines()
-                     if not ln.startswith("#")]
+            lines = [
+                re.sub(r"\[\d+:\d+\]", "", ln)
+                for ln in text.splitlines()
+                if not ln.startswith("#")
+            ]
             out[f"{backend}{fam}"] = "\n".join(lines)
     return out
 
@@ -58,6 +68,7 @@ def _nft(node: Node) -> list[Any]:
                 if isinstance(obj.get("expr"), list):
                     obj["expr"] = [e for e in obj["expr"] if "counter" not in e]
         out.append(item)
+
     def key(item: dict[str, Any]) -> tuple[str, ...]:
         kind, obj = next(iter(item.items()))
         chain = obj.get("chain", "") if kind == "rule" else obj.get("name", "")
@@ -74,8 +85,12 @@ def _files(root: Path) -> list[Any]:
         for name in sorted(dirnames + filenames):
             p = Path(dirpath) / name
             st = p.lstat()
-            entry: dict[str, Any] = {"path": str(p.relative_to(root)), "mode": st.st_mode,
-                                     "uid": st.st_uid, "gid": st.st_gid}
+            entry: dict[str, Any] = {
+                "path": str(p.relative_to(root)),
+                "mode": st.st_mode,
+                "uid": st.st_uid,
+                "gid": st.st_gid,
+            }
             if p.is_symlink():
                 entry["target"] = os.readlink(p)
             elif p.is_file():
@@ -90,10 +105,14 @@ def snapshot(node: Node, pods: bool = True) -> dict[str, Any]:
         "addrs": sorted(
             (a["ifname"], i["local"], i["prefixlen"])
             for a in dump_json(node, ["ip", "-j", "addr", "show"])  # type: ignore[union-attr]
-            for i in a.get("addr_info", [])),
+            for i in a.get("addr_info", [])
+        ),
         "routes": _routes(node),
-        "neigh": sorted(map(repr, dump_json(node, ["ip", "-j", "neigh", "show", "nud",
-                                                   "permanent"]))),  # type: ignore[arg-type]
+        "neigh": sorted(
+            map(
+                repr, dump_json(node, ["ip", "-j", "neigh", "show", "nud", "permanent"])
+            )
+        ),  # type: ignore[arg-type]
         "fdb": sorted(map(repr, dump_json(node, ["bridge", "-j", "fdb", "show"]))),  # type: ignore[arg-type]
         "iptables": _ipt(node),
         "nft": _nft(node),
@@ -105,22 +124,32 @@ def snapshot(node: Node, pods: bool = True) -> dict[str, Any]:
 
 
 def pod_state(pod: str) -> dict[str, Any]:
-    from csb_nodebuilder import run
     import json
+
+    from csb_nodebuilder import run
 
     def j(argv: list[str]) -> Any:
         out = run(["ip", "-n", pod, "-j", *argv], check=False)
         return json.loads(out) if out.strip() else []
 
-    links = [{k: link.get(k) for k in ("ifname", "address", "mtu")} for link in j(["link"])]
-    addrs = sorted((a["ifname"], i["local"], i["prefixlen"]) for a in j(["addr"])
-                   for i in a.get("addr_info", []))
+    links = [
+        {k: link.get(k) for k in ("ifname", "address", "mtu")} for link in j(["link"])
+    ]
+    addrs = sorted(
+        (a["ifname"], i["local"], i["prefixlen"])
+        for a in j(["addr"])
+        for i in a.get("addr_info", [])
+    )
     return {"links": links, "addrs": addrs, "routes": sorted(map(repr, j(["route"])))}
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """Keys whose values differ (for readable assertion messages)."""
-    return {k: (before.get(k), after.get(k)) for k in before if before.get(k) != after.get(k)}
+    return {
+        k: (before.get(k), after.get(k))
+        for k in before
+        if before.get(k) != after.get(k)
+    }
 
 
 def flannel_leftovers(node: Node) -> list[str]:
@@ -132,17 +161,24 @@ def flannel_leftovers(node: Node) -> list[str]:
         if link["ifname"].startswith(("flannel", "cni0", "veth")):
             left.append(f"link {link['ifname']}")
     for key, text in _ipt(node).items():
-        left += [f"{key}: {ln}" for ln in text.splitlines()
-                 if "FLANNEL" in ln or "flanneld" in ln]
+        left += [
+            f"{key}: {ln}"
+            for ln in text.splitlines()
+            if "FLANNEL" in ln or "flanneld" in ln
+        ]
     left += [f"nft {x}" for x in _nft(node) if "flannel" in repr(x)]
-    nets = [ipaddress.ip_network("10.244.0.0/16"), ipaddress.ip_network("fd00:10:244::/56")]
+    nets = [
+        ipaddress.ip_network("10.244.0.0/16"),
+        ipaddress.ip_network("fd00:10:244::/56"),
+    ]
     for r in _routes(node):
         dst = r.get("dst", "default")
         if dst != "default" and "/" not in dst:
             dst += "/128" if ":" in dst else "/32"
         if dst != "default" and any(
             ipaddress.ip_network(dst, strict=False).version == n.version
-            and ipaddress.ip_network(dst, strict=False).subnet_of(n) for n in nets  # type: ignore[arg-type]
+            and ipaddress.ip_network(dst, strict=False).subnet_of(n)
+            for n in nets  # type: ignore[arg-type]
         ):
             left.append(f"route {r}")
     for f in _files(node.root):

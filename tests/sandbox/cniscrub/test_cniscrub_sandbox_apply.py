@@ -80,12 +80,21 @@ def test_plan_lists_left_alone_and_pods(node: Node, tmp_path: Path) -> None:
     out = cli(node, tmp_path, "plan", "--cni", "flannel")
     assert out.returncode == 2
     lines = out.stdout.splitlines()
-    assert any(ln.startswith("[plan] Would delete chain FLANNEL-FWD (filter, nft backend")
-               for ln in lines)
-    assert sum("will lose its network; recreate it once the next CNI is up" in ln
-               for ln in lines) == 2
-    assert any("Left alone: chain CNI-HOSTPORT-DNAT" in ln and "87-podman-bridge" in ln
-               for ln in lines)
+    assert any(
+        ln.startswith("[plan] Would delete chain FLANNEL-FWD (filter, nft backend")
+        for ln in lines
+    )
+    assert (
+        sum(
+            "will lose its network; recreate it once the next CNI is up" in ln
+            for ln in lines
+        )
+        == 2
+    )
+    assert any(
+        "Left alone: chain CNI-HOSTPORT-DNAT" in ln and "87-podman-bridge" in ln
+        for ln in lines
+    )
     assert not any("KUBE-" in ln or "DOCKER" in ln for ln in lines if "Would" in ln)
 
 
@@ -104,10 +113,18 @@ def test_veth_with_gone_netns_is_not_restorable(node: Node, tmp_path: Path) -> N
         from csb_nodebuilder import run
 
         run(["ip", "netns", "del", pod])
-    res = cli(node, tmp_path, "restore", json.loads(applied.stdout)["journal"], "--yes",
-              "--json")
+    res = cli(
+        node,
+        tmp_path,
+        "restore",
+        json.loads(applied.stdout)["journal"],
+        "--yes",
+        "--json",
+    )
     assert res.returncode == 3
     statuses = {r["status"] for r in json.loads(res.stdout)["results"]}
     assert "not restorable" in statuses
-    assert any(ln.startswith("cni0") or "flannel.1" in ln for ln in
-               node.ip("-o", "link").splitlines())
+    assert any(
+        ln.startswith("cni0") or "flannel.1" in ln
+        for ln in node.ip("-o", "link").splitlines()
+    )

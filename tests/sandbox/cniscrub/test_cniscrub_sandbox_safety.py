@@ -1,5 +1,5 @@
-"""Real-kernel safety tests: refusals (flanneld running, lock held, no TTY), stale plans,
-and bad input that must give a clear message and never widen what is deleted.
+"""Real-kernel safety tests: refusals (flanneld running, lock held, no TTY), stale
+plans, and bad input that must give a clear message and never widen what is deleted.
 """
 
 from __future__ import annotations
@@ -85,12 +85,26 @@ def test_refuses_without_yes_and_tty(node: Node, tmp_path: Path) -> None:
 def test_saved_plan_applies_or_is_stale(node: Node, tmp_path: Path) -> None:
     residue.flannel(node)
     plan = tmp_path / "plan.json"
-    assert cli(node, tmp_path, "plan", "--cni", "flannel", "--out", str(plan)).returncode == 2
-    node.ip("route", "add", "10.244.99.0/24", "via", "10.244.99.0", "dev", "flannel.1",
-            "onlink")
+    assert (
+        cli(node, tmp_path, "plan", "--cni", "flannel", "--out", str(plan)).returncode
+        == 2
+    )
+    node.ip(
+        "route",
+        "add",
+        "10.244.99.0/24",
+        "via",
+        "10.244.99.0",
+        "dev",
+        "flannel.1",
+        "onlink",
+    )
     stale = cli(node, tmp_path, "apply", str(plan), "--yes")
     assert stale.returncode == 5 and "stale" in stale.stderr
-    assert cli(node, tmp_path, "plan", "--cni", "flannel", "--out", str(plan)).returncode == 2
+    assert (
+        cli(node, tmp_path, "plan", "--cni", "flannel", "--out", str(plan)).returncode
+        == 2
+    )
     assert cli(node, tmp_path, "apply", str(plan), "--yes").returncode == 0
     assert flannel_leftovers(node) == []
 
@@ -154,7 +168,9 @@ def test_symlink_out_of_root_is_never_followed(node: Node, tmp_path: Path) -> No
         shutil.rmtree(node.root / "var/lib/cni/networks/cbr0")
         (node.root / "var/lib/cni/networks/cbr0").symlink_to(outside)
         (node.root / "etc/cni/net.d/10-flannel.conflist").unlink()
-        (node.root / "etc/cni/net.d/10-flannel.conflist").symlink_to(outside / "precious")
+        (node.root / "etc/cni/net.d/10-flannel.conflist").symlink_to(
+            outside / "precious"
+        )
 
     text = _apply_and_keep_foreign(node, tmp_path, setup)
     assert "symlink" in text
@@ -165,11 +181,20 @@ def test_symlink_out_of_root_is_never_followed(node: Node, tmp_path: Path) -> No
 def test_missing_iptables_legacy(node: Node, tmp_path: Path) -> None:
     residue.foreign(node, backends=("nft", "legacy"))
     residue.flannel(node, backend="nft")
-    legacy_before = {k: v for k, v in snapshot(node)["iptables"].items() if "legacy" in k}
+    legacy_before = {
+        k: v for k, v in snapshot(node)["iptables"].items() if "legacy" in k
+    }
     bindir = tmp_path / "bin"
     bindir.mkdir()
-    for tool in ("ip", "nft", "nsenter", "iptables-nft-save", "iptables-nft-restore",
-                 "ip6tables-nft-save", "ip6tables-nft-restore"):
+    for tool in (
+        "ip",
+        "nft",
+        "nsenter",
+        "iptables-nft-save",
+        "iptables-nft-restore",
+        "ip6tables-nft-save",
+        "ip6tables-nft-restore",
+    ):
         found = shutil.which(tool)
         assert found
         (bindir / tool).symlink_to(found)
@@ -177,10 +202,23 @@ def test_missing_iptables_legacy(node: Node, tmp_path: Path) -> None:
     out = node.cli("plan", "--cni", "flannel", "--root", str(node.root), env=env)
     assert out.returncode == 2
     assert "legacy backend (IPv4) not inspected" in out.stdout
-    applied = node.cli("apply", "--cni", "flannel", "--root", str(node.root), "--yes",
-                       "--lock-file", str(tmp_path / "lock"), "--journal-dir",
-                       str(tmp_path / "j"), "--json", env=env)
+    applied = node.cli(
+        "apply",
+        "--cni",
+        "flannel",
+        "--root",
+        str(node.root),
+        "--yes",
+        "--lock-file",
+        str(tmp_path / "lock"),
+        "--journal-dir",
+        str(tmp_path / "j"),
+        "--json",
+        env=env,
+    )
     assert applied.returncode == 0, applied.stderr
     assert json.loads(applied.stdout)["verify"]["clean"]
-    legacy_after = {k: v for k, v in snapshot(node)["iptables"].items() if "legacy" in k}
+    legacy_after = {
+        k: v for k, v in snapshot(node)["iptables"].items() if "legacy" in k
+    }
     assert legacy_after == legacy_before

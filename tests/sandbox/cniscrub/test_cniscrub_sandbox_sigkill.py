@@ -21,11 +21,19 @@ from test_cniscrub_sandbox_apply import cli
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow, pytest.mark.timeout(600)]
 
-SHAPE = {"version": "v0.27", "backend": "nft", "dual": True, "peers": 2, "pods": 1,
-         "blackhole": True}
+SHAPE = {
+    "version": "v0.27",
+    "backend": "nft",
+    "dual": True,
+    "peers": 2,
+    "pods": 1,
+    "blackhole": True,
+}
 
 
-def _build(make_node: Callable[[], Node]) -> tuple[Node, dict[str, object], dict[str, object]]:
+def _build(
+    make_node: Callable[[], Node],
+) -> tuple[Node, dict[str, object], dict[str, object]]:
     node = make_node()
     residue.foreign(node, backends=("nft",))
     foreign_only = snapshot(node, pods=False)
@@ -45,9 +53,19 @@ def test_sigkill_at_each_action_then_rerun_converges(
         node, foreign_only, before = _build(make_node)
         work = tmp_path / f"k{n}"
         work.mkdir()
-        killed = node.cli("apply", "--cni", "flannel", "--yes", "--root", str(node.root),
-                          "--lock-file", str(work / "lock"), "--journal-dir",
-                          str(work / "journal"), env={"CNISCRUB_DEBUG_KILL_AT": str(n)})
+        killed = node.cli(
+            "apply",
+            "--cni",
+            "flannel",
+            "--yes",
+            "--root",
+            str(node.root),
+            "--lock-file",
+            str(work / "lock"),
+            "--journal-dir",
+            str(work / "journal"),
+            env={"CNISCRUB_DEBUG_KILL_AT": str(n)},
+        )
         assert killed.returncode == -signal.SIGKILL, (n, killed.stderr)
         rerun = cli(node, work, "apply", "--cni", "flannel", "--yes", "--json")
         assert rerun.returncode == 0, (n, rerun.stdout, rerun.stderr)
