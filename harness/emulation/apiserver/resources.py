@@ -112,6 +112,8 @@ RESOURCES: tuple[ResourceType, ...] = (
     _r("rbac.authorization.k8s.io", "clusterrolebindings", "ClusterRoleBinding", False),
     _r("rbac.authorization.k8s.io", "roles", "Role", True),
     _r("rbac.authorization.k8s.io", "rolebindings", "RoleBinding", True),
+    _r("coordination.k8s.io", "leases", "Lease", True),
+    _r("scheduling.k8s.io", "priorityclasses", "PriorityClass", False, short=("pc",)),
 )
 
 _INDEX: dict[str, ResourceType] = {}

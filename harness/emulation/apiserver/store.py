@@ -7,7 +7,7 @@ method is synchronous except iteration of a watch, and returns deep copies.
 
 Public API (stable)::
 
-    store = Store(pod_deletion="kubelet", namespace_cleanup_delay=0.3)
+    store = Store(pod_deletion="kubelet", namespace_cleanup_delay=1.0)
     store.create(resource, obj, namespace=None, *, dry_run=False) -> dict
     store.get(resource, name, namespace=None) -> dict
     store.list(resource, namespace=None, label_selector=None, field_selector=None)
@@ -76,7 +76,7 @@ class Store:
         self,
         *,
         pod_deletion: str = "kubelet",
-        namespace_cleanup_delay: float = 0.3,
+        namespace_cleanup_delay: float = 1.0,
         namespaces: tuple[str, ...] = DEFAULT_NAMESPACES,
         history: int = 4096,
     ) -> None:

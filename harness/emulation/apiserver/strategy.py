@@ -90,7 +90,15 @@ def prepare_update(
             del meta[field]
     new["kind"], new["apiVersion"] = rt.kind, rt.api_version
     if subresource == "status":
-        new = {**old, "status": new.get("status", {})}
+        # the status strategies reset spec only (nodeStatusStrategy: newNode.Spec =
+        # oldNode.Spec), so metadata such as annotations does change through
+        # nodes/status; flanneld relies on it (fact: flannel-footprint.md §2.7:
+        # annotations are patched through the status subresource, RBAC nodes/status).
+        # pods/status keeps ownerReferences (podStatusStrategy does the same).
+        meta["ownerReferences"] = old["metadata"].get("ownerReferences")
+        if meta["ownerReferences"] is None:
+            del meta["ownerReferences"]
+        new = {**old, "metadata": meta, "status": new.get("status", {})}
     elif rt.has_status:
         if "status" in old:
             new["status"] = old["status"]

@@ -52,7 +52,12 @@ def test_discovery_documents(apiserver: ThreadedServer) -> None:
     )
     assert "nodes/status" in by_name
     groups = {g["name"] for g in _call(f"{url}/apis")[1]["groups"]}
-    assert {"apps", "batch", "rbac.authorization.k8s.io"} <= groups
+    assert {
+        "apps",
+        "batch",
+        "rbac.authorization.k8s.io",
+        "coordination.k8s.io",
+    } <= groups
     assert _call(f"{url}/apis/apps")[1]["preferredVersion"]["groupVersion"] == "apps/v1"
     apps = _call(f"{url}/apis/apps/v1")[1]
     assert apps["groupVersion"] == "apps/v1"

@@ -275,3 +275,15 @@ def test_default_table_output_columns(kubectl: KubectlRunner) -> None:
     assert pods[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "LABELS"]
     assert pods[1].split()[:4] == ["p1", "0/1", "Pending", "0"]
     assert pods[1].split()[-1] == "app=t"
+
+
+def test_delete_namespace_waits_for_its_content(kubectl: KubectlRunner) -> None:
+    kubectl("apply", "-f", str(FLANNEL_MANIFEST))
+    started = time.monotonic()
+    out = kubectl("delete", "namespace", "kube-flannel", timeout=30).stdout
+    assert out == 'namespace "kube-flannel" deleted\n'
+    assert time.monotonic() - started >= 0.9  # Terminating until content is gone
+    assert kubectl("get", "cm,sa,ds", "-n", "kube-flannel", "-o", "name").stdout == ""
+    assert kubectl("get", "clusterrole", "flannel", "-o", "name").stdout == (
+        "clusterrole.rbac.authorization.k8s.io/flannel\n"
+    )
