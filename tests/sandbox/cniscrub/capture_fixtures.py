@@ -49,6 +49,7 @@ def collect(node: Node) -> dict[str, object]:
 def old_masq(node: Node) -> None:
     # fact: cleanup-anchors.md k3s#5001 / rke2#2599: pre-comment flannel masq rules
     net, pod = "10.244.0.0/16", "10.244.1.0/24"
+    masq = "MASQUERADE --random-fully"
     node.ipt(
         "nft",
         4,
@@ -56,9 +57,9 @@ def old_masq(node: Node) -> None:
             [
                 "*nat",
                 f"-A POSTROUTING -s {net} -d {net} -j RETURN",
-                f"-A POSTROUTING -s {net} ! -d 224.0.0.0/4 -j MASQUERADE --random-fully",
+                f"-A POSTROUTING -s {net} ! -d 224.0.0.0/4 -j {masq}",
                 f"-A POSTROUTING ! -s {net} -d {pod} -j RETURN",
-                f"-A POSTROUTING ! -s {net} -d {net} -j MASQUERADE --random-fully",
+                f"-A POSTROUTING ! -s {net} -d {net} -j {masq}",
                 # same shape, another network: NOT proven Flannel's -> must stay
                 "-A POSTROUTING -s 10.99.0.0/16 -d 10.99.0.0/16 -j RETURN",
                 "COMMIT",
