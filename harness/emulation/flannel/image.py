@@ -17,6 +17,11 @@ import sys
 import tempfile
 
 from harness.emulation.flannel import cni_plugin
+from harness.emulation.flannel.versions import (
+    LATEST_CNI_PLUGIN,
+    LATEST_FLANNEL,
+    known_tag,
+)
 from harness.emulation.images import tag
 from harness.emulation.images.base import ContainerContext
 
@@ -74,7 +79,8 @@ class FlannelCNIPluginImage:
             if os.path.isdir(dst):
                 dst = os.path.join(dst, "flannel")
             try:
-                cni_plugin.install_launcher(dst, tag(ctx.image))
+                version = known_tag(tag(ctx.image), LATEST_CNI_PLUGIN)
+                cni_plugin.install_launcher(dst, version)
             except OSError as e:
                 sys.stderr.write(f"cp: cannot create regular file '{dst}': {e}\n")
                 return 1
@@ -106,5 +112,6 @@ class FlannelImage:
         if kind == "flanneld":
             from harness.emulation.flannel.flanneld import main
 
-            return main(argv[1:], version=tag(ctx.image), ctx=ctx)
+            version = known_tag(tag(ctx.image), LATEST_FLANNEL)
+            return main(argv[1:], version=version, ctx=ctx)
         return _unknown(argv, ctx.image)

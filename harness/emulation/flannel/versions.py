@@ -126,6 +126,23 @@ def flannel_version(tag: str) -> FlannelVersion:
     )
 
 
+LATEST_FLANNEL = "v0.28.9"  # newest version in the reference (§1.4 HEAD)
+LATEST_CNI_PLUGIN = "v1.9.1-flannel3"
+
+
+def known_tag(tag: str, latest: str) -> str:
+    """``tag`` when it parses as a version, else ``latest`` (``:latest``, digests).
+
+    >>> known_tag("latest", LATEST_FLANNEL)
+    'v0.28.9'
+    """
+    try:
+        parse_version(tag)
+    except ValueError:
+        return latest
+    return tag
+
+
 # The versions with a fixture manifest in fixtures/manifests/.
 FIXTURE_VERSIONS: tuple[str, ...] = ("v0.24.4", "v0.26.7", "v0.27.3", "v0.28.9")
 DEFAULT_VERSION = "v0.27.3"

@@ -116,3 +116,51 @@ def test_dual_stack_vxlan(lab: Lab) -> None:
     assert [(x["dst"], x["lladdr"], x["state"]) for x in neigh] == [
         ("fd00:10:244:2::", mac6, ["PERMANENT"])
     ]
+
+
+def test_dual_stack_pod_ping_v4_and_v6(lab: Lab) -> None:
+    # fact: flannel-footprint.md §3.2 (v6 range + route in the delegate), §2.3
+    # (flannel-v6.1 peers): IPv6 pod traffic crosses nodes over flannel-v6.1
+    n1, n2 = lab.nodes
+    for n in (n1, n2):
+        n.start_flanneld("v0.27.3", DUAL)
+    n1.write_state([peer_of(n2, dual=True)], dual=True)
+    n2.write_state([peer_of(n1, dual=True)], dual=True)
+    install_plugin(lab, "v1.7.1-flannel1")
+    pods = [lab.add_netns("pod-1"), lab.add_netns("pod-2")]
+    addrs: list[dict[int, str]] = []
+    for node, pod, cid in zip((n1, n2), pods, ("1" * 64, "2" * 64), strict=True):
+        proc = cni(lab, node, "ADD", cid, pod)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        ips = json.loads(proc.stdout)["ips"]
+        addrs.append(
+            {
+                4 if ":" not in i["address"] else 6: i["address"].split("/")[0]
+                for i in ips
+            }
+        )
+    assert addrs[1][6].startswith("fd00:10:244:2:")
+    wait_for(
+        lambda: ipj(n1, "-6", "route", "show", "fd00:10:244:2::/64"), 10, "v6 route"
+    )
+    for family in (4, 6):
+        argv = [
+            "ip",
+            "netns",
+            "exec",
+            pods[0],
+            "ping",
+            f"-{family}",
+            "-c",
+            "1",
+            "-W",
+            "2",
+        ]
+        ok = wait_for(
+            lambda a=argv, f=family: (
+                sh([*a, addrs[1][f]], check=False, timeout=20).returncode == 0
+            ),
+            15,
+            f"IPv{family} pod ping",
+        )
+        assert ok
