@@ -47,16 +47,7 @@ class KubeNodeSource:
     def publish(self, annotations: dict[str, str]) -> None:
         """Patch the lease annotations via ``nodes/status`` (§2.7)."""
         body = {"metadata": {"annotations": annotations}}
-        node = self._v1.patch_node_status(self.node_name, body, _content_type=SMP)
-        stored = (node.metadata.annotations or {}) if node.metadata else {}
-        if any(stored.get(k) != v for k, v in annotations.items()):
-            # Real API servers keep metadata changes sent to nodes/status; an API
-            # stand-in that drops them would leave the node without a lease.
-            log.warning(
-                "API server dropped annotations sent to nodes/status; "
-                "re-sending them to nodes (flanneld itself never does this)"
-            )
-            self._v1.patch_node(self.node_name, body, _content_type=SMP)
+        self._v1.patch_node_status(self.node_name, body, _content_type=SMP)
 
     def set_condition(self) -> None:
         """``NetworkUnavailable=False`` / FlannelIsUp (§2.7 CompleteLease)."""

@@ -90,11 +90,6 @@ def test_publish_annotations_and_condition(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="API stand-in drops metadata sent to nodes/status (reported); "
-    "KubeNodeSource.publish falls back to a nodes patch meanwhile",
-)
 def test_status_subresource_keeps_annotations(
     source: KubeNodeSource, server: ThreadedServer
 ) -> None:
