@@ -22,12 +22,9 @@ def _safe(text: str) -> str:
 
 
 def action_line(tag: str, a: Action) -> str:
-    extra = (
-        f" (+{len(a.data.get('covers', []))} objects with it)"
-        if a.data.get("covers")
-        else ""
-    )
-    return _safe(f"[{tag}] {VERBS[tag]} {a.target}{extra}: {'; '.join(a.evidence)}")
+    covers = len(a.data.get("covers", []))
+    extra = f"; takes {covers} object(s) with it" if covers else ""
+    return _safe(f"[{tag}] {VERBS[tag]} {a.target}: {'; '.join(a.evidence)}{extra}")
 
 
 def plan_lines(plan: Plan, tag: str = "plan") -> Iterable[str]:

@@ -1,0 +1,164 @@
+"""Apply-layer units: restore transactions, batching, journal, lock, and a full
+file-only apply + restore round trip on a temp root (no netlink involved)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from cniscrub.apply.executor import Executor, batches
+from cniscrub.apply.journal import Journal
+from cniscrub.apply.lock import CleanerLock, LockHeldError
+from cniscrub.apply.netfilter import transaction
+from cniscrub.apply.restore import restore_journal
+from cniscrub.inventory import files
+from cniscrub.inventory.model import Inventory
+from cniscrub.node.command import CommandResult
+from cniscrub.node.rootfs import RootFS
+from cniscrub.plan.planner import Policy, build_plan
+
+
+class FakeRunner:
+    """Records argv; no binaries exist."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+
+    def which(self, name: str) -> str | None:
+        return None
+
+    def run(self, argv: Sequence[str], *, stdin: bytes | None = None) -> CommandResult:
+        self.calls.append(tuple(argv))
+        return CommandResult(tuple(argv), 127, b"", b"not found")
+
+
+def test_transaction_only_deletes() -> None:
+    # fact: cleanup-anchors.md §1 (k3s full-table rewrite races other writers): we only
+    # emit -D/-F/-X, never a table dump
+    text = transaction(
+        "filter",
+        ['-A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD'],
+        ["FLANNEL-FWD"],
+    )
+    body = text.splitlines()[1:-1]
+    assert text.startswith("*filter\n") and text.endswith("COMMIT\n")
+    assert all(line.split()[0] in ("-D", "-F", "-X") for line in body)
+
+
+def _root(tmp: Path) -> Path:
+    root = tmp / "root"
+    spec = {
+        "etc/cni/net.d/10-flannel.conflist": json.dumps(
+            {"name": "cbr0", "plugins": [{"type": "flannel"}]}
+        ),
+        "etc/cni/net.d/87-podman-bridge.conflist": '{"name":"podman","plugins":[]}',
+        "run/flannel/subnet.env": "FLANNEL_NETWORK=10.244.0.0/16\n"
+        "FLANNEL_SUBNET=10.244.1.1/24\n",
+        "var/lib/cni/networks/cbr0/10.244.1.2": "cid\r\neth0",
+        "var/lib/cni/networks/podman/198.19.88.5": "x",
+        "opt/cni/bin/flannel": "ELF",
+    }
+    for rel, data in spec.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(data)
+    (root / "opt/cni/bin/flannel").chmod(0o755)
+    (root / "run/flannel/wgkey").symlink_to("/etc/hostname")
+    return root
+
+
+def _snapshot(root: Path) -> list[tuple[str, int, str]]:
+    out = []
+    for dirpath, dirs, names in os.walk(root):
+        for n in dirs + names:
+            p = Path(dirpath) / n
+            body = (
+                os.readlink(p)
+                if p.is_symlink()
+                else (p.read_text() if p.is_file() else "")
+            )
+            out.append((str(p.relative_to(root)), p.lstat().st_mode, body))
+    return sorted(out)
+
+
+def test_file_apply_then_restore_round_trip(tmp_path: Path) -> None:
+    root = _root(tmp_path)
+    before = _snapshot(root)
+    fs = RootFS(str(root))
+    entries, notes = files.collect(fs)
+    inv = Inventory(notes=notes)
+    inv.add(files.parse(entries))
+    plan = build_plan(inv, Policy())
+    assert [a.phase for a in plan.actions] == ["files"] * len(plan.actions)
+    assert plan.actions[0].key == "/etc/cni/net.d/10-flannel.conflist"  # conf first
+    journal = Journal.create(str(tmp_path / "j"), plan.plan_id, plan.to_json())
+    results = Executor(fs, FakeRunner(), journal, plan).run()
+    assert {r["status"] for r in results} == {"applied"}
+    after = {p for p, _, _ in _snapshot(root)}
+    assert "etc/cni/net.d/87-podman-bridge.conflist" in after
+    assert "var/lib/cni/networks/podman/198.19.88.5" in after
+    assert not any("flannel" in p or "cbr0" in p for p in after)
+    restored = restore_journal(Journal.open(journal.path), fs, FakeRunner())
+    assert {r["status"] for r in restored} == {"restored"}
+    assert _snapshot(root) == before
+    again = restore_journal(Journal.open(journal.path), fs, FakeRunner())
+    assert {r["status"] for r in again} == {"noop"}
+
+
+def test_batches_group_one_transaction_per_table_and_backend() -> None:
+    from cniscrub.plan.model import Action
+
+    def rule(i: int, backend: str, table: str) -> Action:
+        data = {"resource": {"data": {"backend": backend, "family": 4, "table": table}}}
+        return Action(i, "netfilter", "ipt_rule", f"k{i}", "t", "r", ("e",), "b", data)
+
+    acts = [
+        rule(1, "nft", "nat"),
+        rule(2, "nft", "nat"),
+        rule(3, "legacy", "nat"),
+        rule(4, "nft", "filter"),
+    ]
+    assert [[a.id for a in g] for g in batches(acts)] == [[1, 2], [3], [4]]
+
+
+def test_journal_ignores_a_torn_last_line(tmp_path: Path) -> None:
+    j = Journal.create(str(tmp_path), "abc", {})
+    j.record({"event": "backup", "action": {"id": 1}})
+    with open(os.path.join(j.path, "journal.jsonl"), "a") as fh:
+        fh.write('{"event": "res')
+    assert [e["event"] for e in Journal.open(j.path).events()] == ["start", "backup"]
+    assert json.loads(Path(j.path, "plan.json").read_text()) == {}
+
+
+def test_lock_is_exclusive(tmp_path: Path) -> None:
+    path = str(tmp_path / "lock")
+    with CleanerLock(path):
+        import subprocess
+        import sys
+
+        code = (
+            "import sys; from cniscrub.apply.lock import CleanerLock\n"
+            "try:\n  CleanerLock(sys.argv[1]).__enter__()\nexcept Exception as e:\n"
+            "  print(type(e).__name__)"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code, path],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert out.stdout.strip() == "LockHeldError"
+    with CleanerLock(path):
+        pass
+    assert issubclass(LockHeldError, Exception)
+
+
+def test_restore_of_missing_journal_is_an_error(tmp_path: Path) -> None:
+    from cniscrub.errors import RestoreError
+
+    with pytest.raises(RestoreError):
+        Journal.open(str(tmp_path))
