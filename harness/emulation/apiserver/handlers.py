@@ -23,7 +23,7 @@ from .store import Store
 from .tables import to_table, wants_table
 from .watching import WatchStream
 
-__all__ = ["STORE_KEY", "WATCHES_KEY", "ApiRequest", "handle_api"]
+__all__ = ["STORE_KEY", "WATCHES_KEY", "ApiRequest", "handle_api", "json_response"]
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +33,10 @@ _NOT_FOUND = errors.ApiError(
     404, "NotFound", "the server could not find the requested resource"
 )
 _GRACEFUL = ("pods", "namespaces")
+_NS_SUBS = ("status", "finalize")  # /api/v1/namespaces/{name}/{sub}
 
 
-def _json(body: Any, status: int = 200) -> web.Response:
+def json_response(body: Any, status: int = 200) -> web.Response:
     return web.Response(
         body=json.dumps(body, separators=(",", ":")).encode(),
         status=status,
@@ -55,15 +56,7 @@ class ApiRequest:
     @classmethod
     def from_parts(cls, group: str, version: str, rest: list[str]) -> ApiRequest:
         namespace = None
-        if (
-            len(rest) >= 3
-            and rest[0] == "namespaces"
-            and rest[2]
-            not in (
-                "status",
-                "finalize",
-            )
-        ):
+        if len(rest) >= 3 and rest[0] == "namespaces" and rest[2] not in _NS_SUBS:
             namespace, rest = rest[1], rest[2:]
         rt = by_path(group, version, rest[0]) if rest else None
         if rt is None or len(rest) > 3 or (namespace and not rt.namespaced):
@@ -91,14 +84,18 @@ async def handle_api(
     q = request.query
     dry_run = "All" in q.getall("dryRun", [])
     method = request.method
+    if api.subresource and method not in ("GET", "PUT", "PATCH"):
+        raise errors.method_not_allowed()
     if method == "GET":
         table = wants_table(request.headers.get("Accept", ""))
         include = q.get("includeObject", "Metadata")
         if api.name is not None:
             obj = store.get(api.rt, api.name, api.namespace)
             if table:
-                return _json(to_table(api.rt, [obj], store.resource_version, include))
-            return _json(obj)
+                return json_response(
+                    to_table(api.rt, [obj], store.resource_version, include)
+                )
+            return json_response(obj)
         if q.get("watch") in ("true", "1"):
             return await _watch(request, store, api, include if table else None)
         rv = store.resource_version
@@ -106,8 +103,8 @@ async def handle_api(
             api.rt, api.namespace, q.get("labelSelector"), q.get("fieldSelector")
         )
         if table:
-            return _json(to_table(api.rt, items, rv, include))
-        return _json(
+            return json_response(to_table(api.rt, items, rv, include))
+        return json_response(
             {
                 "kind": f"{api.rt.kind}List",
                 "apiVersion": api.rt.api_version,
@@ -118,7 +115,9 @@ async def handle_api(
     if method == "POST" and api.name is None:
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a JSON object")
-        return _json(store.create(api.rt, body, api.namespace, dry_run=dry_run), 201)
+        return json_response(
+            store.create(api.rt, body, api.namespace, dry_run=dry_run), 201
+        )
     if method == "DELETE":
         return _delete(store, api, body if isinstance(body, dict) else {}, q, dry_run)
     if api.name is None:
@@ -129,7 +128,7 @@ async def handle_api(
         obj = store.replace(
             api.rt, api.name, body, api.namespace, api.subresource, dry_run=dry_run
         )
-        return _json(obj)
+        return json_response(obj)
     if method == "PATCH":
         ctype = request.headers.get("Content-Type", "")
         obj = store.patch(
@@ -141,7 +140,7 @@ async def handle_api(
             api.subresource,
             dry_run=dry_run,
         )
-        return _json(obj)
+        return json_response(obj)
     raise errors.method_not_allowed()
 
 
@@ -170,7 +169,7 @@ def _delete(
                     propagation_policy=policy,
                 )
             deleted.append(obj)
-        return _json(
+        return json_response(
             {
                 "kind": f"{api.rt.kind}List",
                 "apiVersion": api.rt.api_version,
@@ -179,7 +178,7 @@ def _delete(
             }
         )
     if dry_run:
-        return _json(store.get(api.rt, api.name, api.namespace))
+        return json_response(store.get(api.rt, api.name, api.namespace))
     obj = store.delete(
         api.rt,
         api.name,
@@ -194,8 +193,10 @@ def _delete(
     except errors.ApiError:
         still = False
     if still or api.rt.plural in _GRACEFUL:
-        return _json(obj, 202 if still else 200)
-    return _json(errors.status_success(api.rt, api.name, obj["metadata"].get("uid")))
+        return json_response(obj, 202 if still else 200)
+    return json_response(
+        errors.status_success(api.rt, api.name, obj["metadata"].get("uid"))
+    )
 
 
 async def _watch(

@@ -25,7 +25,7 @@ from aiohttp import web
 
 from . import errors
 from .discovery import Discovery
-from .handlers import STORE_KEY, WATCHES_KEY, ApiRequest, handle_api
+from .handlers import STORE_KEY, WATCHES_KEY, ApiRequest, handle_api, json_response
 from .store import Store
 from .watching import WatchStream
 
@@ -37,14 +37,6 @@ _DISCOVERY = Discovery()
 _NOT_FOUND = errors.ApiError(
     404, "NotFound", "the server could not find the requested resource"
 )
-
-
-def json_response(body: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        body=json.dumps(body, separators=(",", ":")).encode(),
-        status=status,
-        content_type="application/json",
-    )
 
 
 @web.middleware

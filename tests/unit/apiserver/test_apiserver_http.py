@@ -101,6 +101,9 @@ def test_status_errors(apiserver: ThreadedServer) -> None:
     assert (code, body["reason"]) == (400, "BadRequest")
     code, body, _ = _call(f"{url}/api/v1/pods?labelSelector=a%20b")
     assert (code, body["reason"]) == (400, "BadRequest")
+    apiserver.call(apiserver.store.create, "nodes", {"metadata": {"name": "n1"}})
+    code, body, _ = _call(f"{url}/api/v1/nodes/n1/status", "DELETE")
+    assert (code, body["reason"]) == (405, "MethodNotAllowed")
     code, body, _ = _call(f"{url}/api/v1/nodes/nope/status")
     assert (code, body["message"]) == (404, 'nodes "nope" not found')
 
