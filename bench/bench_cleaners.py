@@ -130,7 +130,10 @@ def targets(rows: list[Row], size: str) -> list[str]:
     if cs.get("plan_s"):
         plan = cs["plan_s"] / cs["seconds"]
         met = "met" if plan < TARGET_PLAN else "NOT met"
-        out.append(f"{size}: plan / apply = {plan:.2f} (target < {TARGET_PLAN}: {met})")
+        out.append(
+            f"{size}: plan / apply = {plan:.2f} (plan {cs['plan_s']:.3f}s;"
+            f" target < {TARGET_PLAN}: {met})"
+        )
     return out
 
 

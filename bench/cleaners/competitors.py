@@ -159,7 +159,8 @@ def clean_runbook(root: Path, journal: Path) -> Outcome:
     """The manual runbook, step by step."""
     out = Outcome()
     for step in RUNBOOK:
-        _run(runbook_argv(step, root), out, " ".join(step[:2]))
+        label = "rm -rf" if step[0] == "rm" else " ".join(step)
+        _run(runbook_argv(step, root), out, label)
     return out
 
 
