@@ -27,7 +27,7 @@ from harness.emulation.kubelet.podworker import PodWorker
 from harness.providers.sandbox.node import SandboxNode
 
 log = logging.getLogger(__name__)
-STATUS_PERIOD = 2.0
+STATUS_PERIOD = 1.0
 RESYNC_PERIOD = 1.0
 
 
