@@ -1,11 +1,14 @@
 """Run one cleaner inside a node's netns and time it.
 
 ``run_in_node`` starts ``nsenter --net=NS -- unshare --mount --propagation slave
--- python -m bench.cleaners.worker``; the worker remounts /sys for that netns
-(what ``ip netns exec`` does, so sysfs shows the node's links), then times only
-the cleaner itself (``time.perf_counter``): namespace switch and interpreter
-start-up are outside every measurement. It prints one JSON line: cleaner,
-seconds, ok, note, commands, seconds per step.
+-- python -m bench.cleaners.worker``. In that private mount namespace the worker
+remounts /sys for the netns (what ``ip netns exec`` does, so sysfs shows the
+node's links) and shields the host's CNI dirs (``SHIELD``) with an empty tmpfs
+holding a sentinel, so a cleaner that ignores ``--root`` cannot touch the real
+ones and is reported ("escaped --root"). It then times only the cleaner itself
+(``time.perf_counter``): namespace switch and interpreter start-up are outside
+every measurement. It prints one JSON line: cleaner, seconds, ok, note,
+commands, seconds per step.
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ from .competitors import CLEANERS
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 900
+SHIELD = tuple(
+    Path(d) for d in ("/etc/cni", "/opt/cni", "/var/lib/cni", "/run/flannel")
+)
+SENTINEL = ".cniscrub-bench-host-dir"
 
 
 @dataclass
@@ -41,7 +48,7 @@ def run_in_node(netns: str, cleaner: str, root: Path, journal: Path) -> RunResul
     """Run ``cleaner`` in the netns at path ``netns``; bounded by TIMEOUT."""
     argv = ["nsenter", f"--net={netns}", "--", "unshare", "--mount", "--propagation"]
     argv += ["slave", "--", sys.executable, "-m", "bench.cleaners.worker", cleaner]
-    argv += ["--root", str(root), "--journal", str(journal), "--remount-sys"]
+    argv += ["--root", str(root), "--journal", str(journal), "--isolate"]
     env = dict(os.environ, PYTHONPATH=str(REPO))
     try:
         proc = subprocess.run(
@@ -58,10 +65,29 @@ def run_in_node(netns: str, cleaner: str, root: Path, journal: Path) -> RunResul
     return RunResult(**json.loads(lines[-1]))
 
 
-def remount_sys() -> None:
-    """Mount a sysfs of the current netns on /sys (private mount ns only)."""
-    for argv in (["umount", "-l", "/sys"], ["mount", "-t", "sysfs", "sysfs", "/sys"]):
+def isolate() -> list[Path]:
+    """Remount /sys for this netns and shield the host's CNI dirs (private mount
+    ns only); return the sentinels to check afterwards."""
+    cmds = [["umount", "-l", "/sys"], ["mount", "-t", "sysfs", "sysfs", "/sys"]]
+    shielded = [d for d in SHIELD if d.is_dir()]
+    cmds += [
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "bench", str(d)] for d in shielded
+    ]
+    for argv in cmds:
         subprocess.run(argv, capture_output=True, timeout=30, check=True)
+    sentinels = [d / SENTINEL for d in shielded]
+    for path in sentinels:
+        path.write_text("cniscrub bench: this is the host's dir, not the node's\n")
+    return sentinels
+
+
+def escaped(sentinels: list[Path]) -> list[str]:
+    """Shielded host dirs that the cleaner changed."""
+    return [
+        str(p.parent)
+        for p in sentinels
+        if not p.exists() or [c.name for c in p.parent.iterdir()] != [SENTINEL]
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,14 +96,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("cleaner", choices=sorted(CLEANERS))
     parser.add_argument("--root", type=Path, required=True)
     parser.add_argument("--journal", type=Path, required=True)
-    parser.add_argument("--remount-sys", action="store_true")
+    parser.add_argument("--isolate", action="store_true")
     args = parser.parse_args(argv)
-    if args.remount_sys:
-        remount_sys()
+    sentinels = isolate() if args.isolate else []
     args.journal.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     outcome = CLEANERS[args.cleaner](args.root, args.journal)
     seconds = time.perf_counter() - start
+    if bad := escaped(sentinels):
+        outcome.note = f"{outcome.note} escaped --root: {', '.join(bad)}".strip()
     result = RunResult(
         args.cleaner, seconds, outcome.ok, outcome.note, outcome.commands, outcome.steps
     )

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 from bench.cleaners import census, nodestate
 from bench.cleaners.spec import SIZES
-from bench.cleaners.worker import run_in_node
+from bench.cleaners.worker import REPO, SHIELD, run_in_node
 
 pytestmark = [
     pytest.mark.sandbox,
@@ -67,3 +67,31 @@ def test_k3s_style_loses_foreign_objects() -> None:
     assert c.foreign_lost["file"] == len(podman) > 0
     # what k3s-killall does not touch: /etc/cni, /opt/cni/bin, /run/flannel
     assert c.flannel_left == {k: 4 if k == "file" else 0 for k in c.flannel_left}
+
+
+def test_worker_shields_host_cni_dirs() -> None:
+    """In the worker's private mount ns the host's CNI dirs are an empty tmpfs
+    with a sentinel; touching them is reported, the real dirs never change."""
+    code = (
+        "from bench.cleaners import worker as w\n"
+        "s = w.isolate()\n"
+        "print(len(s), w.escaped(s))\n"
+        "for p in s: p.unlink()\n"  # only the sentinel, only on the tmpfs
+        "print(w.escaped(s) == [str(p.parent) for p in s])\n"
+    )
+    before = {d: sorted(os.listdir(d)) for d in map(str, SHIELD) if os.path.isdir(d)}
+    argv = ["unshare", "--mount", "--propagation", "slave", "--"]
+    proc = subprocess.run(
+        [*argv, sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+    )
+    assert proc.returncode == 0, proc.stderr
+    count, clean = proc.stdout.splitlines()[0].split(" ", 1)
+    assert int(count) == len(before) and clean == "[]"
+    assert proc.stdout.splitlines()[1] == "True"
+    after = {d: sorted(os.listdir(d)) for d in map(str, SHIELD) if os.path.isdir(d)}
+    assert after == before
