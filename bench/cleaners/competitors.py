@@ -71,7 +71,8 @@ def grep_filter(data: bytes) -> bytes:
     ``-v PATTERN`` with these literal, metacharacter-free patterns drops lines
     containing the substring; ``-i`` folds ASCII case (C locale), which
     ``bytes.lower()`` does too. Chaining three filters equals one filter that
-    requires all three conditions.
+    requires all three conditions. iptables-save prints text, so grep's
+    binary-file mode never applies (the unit test compares with ``grep -a``).
     """
     if not data:
         return b""
