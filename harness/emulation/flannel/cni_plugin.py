@@ -11,46 +11,24 @@ saves the scratch file (§3.3) and execs the **real** ``bridge`` plugin from CNI
 
 from __future__ import annotations
 
-import errno
 import ipaddress
 import json
 import os
-import subprocess
 import sys
 from typing import IO, Any
 
+from harness.emulation.flannel.cni_delegate import delegate, go_marshal
+from harness.emulation.flannel.cni_errors import (
+    ERR_INVALID_ENV,
+    PluginError,
+    go_json_error,
+    go_os_error,
+)
 from harness.emulation.flannel.versions import CNIPluginVersion, cni_plugin_version
 
 DEFAULT_SUBNET_FILE = "/run/flannel/subnet.env"  # §3.1
 DEFAULT_DATA_DIR = "/var/lib/cni/flannel"  # §3.1
 SUPPORTED_VERSIONS = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]
-ERR_INVALID_ENV = 4  # CNI spec error codes
-ERR_INTERNAL = 999
-
-
-class PluginError(Exception):
-    """An error the plugin reports as a CNI error object (``msg`` = str(self))."""
-
-    def __init__(self, msg: str, code: int = ERR_INTERNAL) -> None:
-        super().__init__(msg)
-        self.code = code
-
-
-def go_os_error(op: str, path: str, e: OSError) -> str:
-    """Go's ``*PathError`` text: ``open /x: no such file or directory``."""
-    text = os.strerror(e.errno or errno.EIO)
-    return f"{op} {path}: {text[:1].lower()}{text[1:]}"
-
-
-def go_json_error(data: str) -> str:
-    """Go encoding/json's message for the common failures."""
-    try:
-        json.loads(data)
-    except json.JSONDecodeError as e:
-        if e.pos >= len(data.rstrip()):
-            return "unexpected end of JSON input"
-        return f"invalid character {data[e.pos]!r} looking for beginning of value"
-    return "json: cannot unmarshal value"
 
 
 def load_subnet_env(path: str) -> dict[str, Any]:
@@ -124,42 +102,6 @@ def build_delegate(conf: dict[str, Any], fenv: dict[str, Any]) -> dict[str, Any]
     return d
 
 
-def _go_marshal(obj: Any) -> bytes:
-    """Go json.Marshal of a map: sorted keys, compact."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
-
-
-def find_plugin(name: str, cni_path: str) -> str:
-    """libcni ``FindInPath``."""
-    dirs = [d for d in cni_path.split(":") if d]
-    for d in dirs:
-        p = os.path.join(d, name)
-        if os.path.isfile(p) and os.access(p, os.X_OK):
-            return p
-    raise PluginError(f'failed to find plugin "{name}" in path [{" ".join(dirs)}]')
-
-
-def delegate(command: str, conf: dict[str, Any] | bytes, env: dict[str, str]) -> bytes:
-    """Exec the delegate plugin with the same env and ``CNI_COMMAND``; its stdout."""
-    raw = conf if isinstance(conf, bytes) else _go_marshal(conf)
-    plugin_type = json.loads(raw).get("type", "")
-    path = find_plugin(plugin_type, env.get("CNI_PATH", ""))
-    proc = subprocess.run(
-        [path], input=raw, env={**env, "CNI_COMMAND": command}, capture_output=True
-    )
-    sys.stderr.buffer.write(proc.stderr)
-    if proc.returncode != 0:
-        try:
-            err = json.loads(proc.stdout)
-            msg = str(err.get("msg", ""))
-            if err.get("details"):
-                msg += "; " + str(err["details"])
-        except (json.JSONDecodeError, AttributeError):
-            msg = f"netplugin failed: {proc.stderr.decode(errors='replace')!r}"
-        raise PluginError(msg)
-    return proc.stdout
-
-
 def _load_conf(stdin: bytes, pv: CNIPluginVersion) -> dict[str, Any]:
     text = stdin.decode(errors="replace")
     try:
@@ -188,7 +130,7 @@ def cmd_add(conf: dict[str, Any], env: dict[str, str], pv: CNIPluginVersion) -> 
     except PluginError as e:
         raise PluginError(pv.subnet_env_format.format(err=e)) from e
     d = build_delegate(conf, fenv)
-    raw = _go_marshal(d)
+    raw = go_marshal(d)
     data_dir = conf.get("dataDir") or DEFAULT_DATA_DIR
     os.makedirs(data_dir, mode=0o700, exist_ok=True)
     path = os.path.join(data_dir, env["CNI_CONTAINERID"])

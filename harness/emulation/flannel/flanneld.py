@@ -13,7 +13,6 @@ shutdown behaviour (§2.6).
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import os
@@ -32,6 +31,7 @@ from harness.emulation.flannel.agent_net import (
     make_backend,
     pick_ext_iface,
 )
+from harness.emulation.flannel.checks import FatalError, check_br_netfilter, check_lease
 from harness.emulation.flannel.klog import setup_logging
 from harness.emulation.flannel.netconf import NetConf, load_netconf
 from harness.emulation.flannel.options import FlagError, Options, parse_flags
@@ -56,46 +56,6 @@ class NodeSource(Protocol):
     def watch(
         self, on_peers: Callable[[list[model.Peer]], None], stop: threading.Event
     ) -> None: ...
-
-
-class FatalError(Exception):
-    """flanneld logs it and exits 1."""
-
-
-def check_br_netfilter(
-    version: FlannelVersion, conf: NetConf, proc: str = "/proc"
-) -> None:
-    """§2.1: from v0.26.0; skipped with EnableNFTables from v0.28.0."""
-    if not version.br_netfilter_check:
-        return
-    if conf.enable_nftables and version.br_netfilter_skip_with_nft and version.nftables:
-        return
-    files = ["/proc/sys/net/bridge/bridge-nf-call-iptables"]
-    if conf.enable_ipv6:
-        files.append("/proc/sys/net/bridge/bridge-nf-call-ip6tables")
-    for path in files:
-        if not os.path.exists(proc + path.removeprefix("/proc")):
-            raise FatalError(
-                f"Failed to check br_netfilter: stat {path}: no such file or directory"
-            )
-
-
-def check_lease(node: model.LocalNode, conf: NetConf) -> None:
-    """§2.1: podCIDR required and inside Network."""
-    if (conf.enable_ipv4 and not node.pod_cidr) or (
-        conf.enable_ipv6 and not conf.enable_ipv4 and not node.pod_cidr_v6
-    ):
-        raise FatalError(
-            "Error registering network: failed to acquire lease: "
-            f'node "{node.name}" pod cidr not assigned'
-        )
-    pairs = [(conf.network, node.pod_cidr), (conf.ipv6_network, node.pod_cidr_v6)]
-    for net, cidr in pairs:
-        if net is not None and cidr and not ipaddress.ip_network(cidr).subnet_of(net):  # type: ignore[arg-type]
-            raise FatalError(
-                f'subnet "{net}" specified in the flannel net config doesn\'t contain '
-                f'"{cidr}" PodCIDR of the "{node.name}" node'
-            )
 
 
 class Agent:
