@@ -51,7 +51,9 @@ class Outcome:
     steps: dict[str, float] = field(default_factory=dict)  # label -> seconds
 
 
-def _run(argv: list[str], out: Outcome, step: str, stdin: bytes | None = None) -> bytes:
+def run_step(
+    argv: list[str], out: Outcome, step: str, stdin: bytes | None = None
+) -> bytes:
     """Run ``argv`` (bounded), count and time it under ``step``, return stdout;
     failures are ignored, as in the scripts imitated here."""
     out.commands += 1
@@ -105,15 +107,15 @@ def k3s_veths(ip_link_show: str) -> list[str]:
 def clean_k3s(root: Path, journal: Path) -> Outcome:
     """k3s-killall.sh's network cleanup."""
     out = Outcome()
-    shown = _run(["ip", "link", "show"], out, "veths").decode(errors="replace")
+    shown = run_step(["ip", "link", "show"], out, "veths").decode(errors="replace")
     for iface in k3s_veths(shown):
-        _run(["ip", "link", "delete", iface], out, "veths")
+        run_step(["ip", "link", "delete", iface], out, "veths")
     for name in K3S_LINKS:
-        _run(["ip", "link", "delete", name], out, "links")
-    _run(["rm", "-rf", f"{root}/var/lib/cni/"], out, "files")
+        run_step(["ip", "link", "delete", name], out, "links")
+    run_step(["rm", "-rf", f"{root}/var/lib/cni/"], out, "files")
     for family in ("iptables", "ip6tables"):
-        saved = _run([f"{family}-save"], out, family)
-        _run([f"{family}-restore"], out, family, stdin=grep_filter(saved))
+        saved = run_step([f"{family}-save"], out, family)
+        run_step([f"{family}-restore"], out, family, stdin=grep_filter(saved))
     return out
 
 
@@ -161,7 +163,7 @@ def clean_runbook(root: Path, journal: Path) -> Outcome:
     out = Outcome()
     for step in RUNBOOK:
         label = "rm -rf" if step[0] == "rm" else " ".join(step)
-        _run(runbook_argv(step, root), out, label)
+        run_step(runbook_argv(step, root), out, label)
     return out
 
 

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .competitors import CLEANERS
+from .oracle import clean_oracle
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 900
@@ -44,11 +45,14 @@ class RunResult:
     steps: dict[str, float] = field(default_factory=dict)
 
 
-def run_in_node(netns: str, cleaner: str, root: Path, journal: Path) -> RunResult:
+def run_in_node(
+    netns: str, cleaner: str, root: Path, journal: Path, size: str = ""
+) -> RunResult:
     """Run ``cleaner`` in the netns at path ``netns``; bounded by TIMEOUT."""
     argv = ["nsenter", f"--net={netns}", "--", "unshare", "--mount", "--propagation"]
     argv += ["slave", "--", sys.executable, "-m", "bench.cleaners.worker", cleaner]
     argv += ["--root", str(root), "--journal", str(journal), "--isolate"]
+    argv += ["--size", size] if size else []
     env = dict(os.environ, PYTHONPATH=str(REPO))
     try:
         proc = subprocess.run(
@@ -93,15 +97,19 @@ def escaped(sentinels: list[Path]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """Worker entry point (already inside the node's netns)."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("cleaner", choices=sorted(CLEANERS))
+    parser.add_argument("cleaner", choices=[*sorted(CLEANERS), "oracle"])
     parser.add_argument("--root", type=Path, required=True)
     parser.add_argument("--journal", type=Path, required=True)
     parser.add_argument("--isolate", action="store_true")
+    parser.add_argument("--size", default="", help="node size (the oracle needs it)")
     args = parser.parse_args(argv)
     sentinels = isolate() if args.isolate else []
     args.journal.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    outcome = CLEANERS[args.cleaner](args.root, args.journal)
+    if args.cleaner == "oracle":
+        outcome = clean_oracle(args.root, args.journal, args.size)
+    else:
+        outcome = CLEANERS[args.cleaner](args.root, args.journal)
     seconds = time.perf_counter() - start
     if bad := escaped(sentinels):
         outcome.note = f"{outcome.note} escaped --root: {', '.join(bad)}".strip()

@@ -86,3 +86,15 @@ def test_peers_fit_the_network_and_underlay(name: str) -> None:
 def test_too_few_foreign_rules_is_refused() -> None:
     with pytest.raises(ValueError):
         rules.generate(len(rules.FIXED_FOREIGN) - 1)
+
+
+def test_oracle_deletes_exactly_flannel_rules_and_chains() -> None:
+    from bench.cleaners.oracle import restore_text
+
+    lines = restore_text().splitlines()
+    deletes = {line for line in lines if line.startswith("-D ")}
+    assert deletes == {"-D" + line[2:] for _t, line in rules.FLANNEL_RULES}
+    assert {line for line in lines if line[:3] in ("-F ", "-X ")} == {
+        f"{op} {chain}" for _t, chain in rules.FLANNEL_CHAINS for op in ("-F", "-X")
+    }
+    assert all("KUBE" not in line and "DOCKER" not in line for line in lines)
