@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -54,17 +55,25 @@ def run_in_node(
     argv += ["--root", str(root), "--journal", str(journal), "--isolate"]
     argv += ["--size", size] if size else []
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    try:
-        proc = subprocess.run(
-            argv, capture_output=True, text=True, timeout=TIMEOUT, cwd=REPO, env=env
-        )
-    except subprocess.TimeoutExpired:
-        return RunResult(
-            cleaner, float(TIMEOUT), False, f"timed out after {TIMEOUT}s", 0
-        )
-    lines = proc.stdout.strip().splitlines()
+    with subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=env,
+        start_new_session=True,  # its own process group: killable as a whole
+    ) as proc:
+        try:
+            out, err = proc.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # the worker and the cleaner it runs
+            proc.communicate()
+            note = f"timed out after {TIMEOUT}s"
+            return RunResult(cleaner, float(TIMEOUT), False, note, 0)
+    lines = out.strip().splitlines()
     if proc.returncode != 0 or not lines:
-        note = f"worker failed rc={proc.returncode}: {proc.stderr.strip()[-300:]}"
+        note = f"worker failed rc={proc.returncode}: {err.strip()[-300:]}"
         return RunResult(cleaner, 0.0, False, note, 0)
     return RunResult(**json.loads(lines[-1]))
 
