@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 ROUTE_CHECK_INTERVAL = 10.0  # §2.3 host-gw
+NODE_SYNC_TIMEOUT = 600.0  # "Waiting 10m0s for node controller to sync"
 
 
 class NodeSource(Protocol):
@@ -70,6 +71,7 @@ class Agent:
         self.peers: dict[str, model.Peer] = {}
         self.updates: queue.Queue[list[model.Peer]] = queue.Queue()
         self.ready = threading.Event()
+        self.node_annotations: dict[str, str] = {}
 
     def _annotations(
         self, ext: ExtIface, backend: Backend, conf: NetConf
@@ -80,7 +82,11 @@ class Agent:
         }
         if conf.enable_ipv4:
             ann[model.ANN_BACKEND_DATA] = backend.data(4)
-            ann[model.ANN_PUBLIC_IP] = self.opts.public_ip or ext.ipv4
+            ann[model.ANN_PUBLIC_IP] = (
+                self.node_annotations.get(model.ANN_PUBLIC_IP_OVERWRITE)
+                or self.opts.public_ip
+                or ext.ipv4
+            )
         if conf.enable_ipv6:
             ann[model.ANN_BACKEND_V6_DATA] = backend.data(6)
             ann[model.ANN_PUBLIC_IPV6] = self.opts.public_ipv6 or ext.ipv6
@@ -105,6 +111,21 @@ class Agent:
             log.error("%s", e)
             return 1
 
+    def _wait_for_node(self, stop: threading.Event) -> model.LocalNode | None:
+        """Read this Node, retrying while the API is unreachable (node informer sync,
+        10 min in flanneld); None when stopped meanwhile."""
+        log.info("Waiting %s for node controller to sync", "10m0s")
+        deadline = time.monotonic() + NODE_SYNC_TIMEOUT
+        while not stop.is_set():
+            try:
+                return self.source.local_node()
+            except Exception as e:  # API errors of any kind: retry like an informer
+                if time.monotonic() > deadline:
+                    raise FatalError(f"Failed to create SubnetManager: {e}") from e
+                log.warning("failed to get node: %s", e)
+                stop.wait(1.0)
+        return None
+
     def _run(self, stop: threading.Event) -> int:
         opts, version = self.opts, self.version
         try:
@@ -113,8 +134,11 @@ class Agent:
             raise FatalError(f"Failed to create SubnetManager: {e}") from e
         log.info("Found network config - Backend type: %s", conf.backend_type)
         check_br_netfilter(version, conf)
-        node = self.source.local_node()
+        node = self._wait_for_node(stop)
+        if node is None:
+            return 0
         check_lease(node, conf)
+        self.node_annotations = node.annotations
         ipr = IPRoute()
         try:
             ext = pick_ext_iface(ipr, opts.iface, conf.enable_ipv6)
@@ -232,7 +256,13 @@ def main(
 
         log.info("Creating kube subnet manager for node %s", ctx.node_name)
         kubeconfig = opts.kubeconfig_file or ctx.kubeconfig
-        source = KubeNodeSource(kubeconfig, environ.get("NODE_NAME") or ctx.node_name)
+        try:
+            source = KubeNodeSource(
+                kubeconfig, environ.get("NODE_NAME") or ctx.node_name
+            )
+        except Exception as e:  # unreadable kubeconfig and the like
+            log.error("Failed to create SubnetManager: %s", e)
+            return 1
     agent = Agent(opts, flannel_version(version), source)
     health = None
     if opts.healthz_port:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 Version = tuple[int, int, int, int]
 
@@ -67,6 +68,17 @@ class FlannelVersion:
     healthz_probes: bool  # §1.3: from v0.28.9 (PR #2523)
     vxlan_device_watch: bool  # §2.3: watchVXLANDevice from v0.27.4
     blackhole_route_flag: bool  # §2.1: --ip-blackhole-route from v0.28
+
+    @property
+    def plugin(self) -> CNIPluginVersion:
+        """Wording of the cni-plugin this version's manifest installs (§3.4)."""
+        return cni_plugin_version(self.cni_plugin)
+
+    @property
+    def subnet_env_missing_error(self) -> str:
+        """The exact CNI ADD error after the manifest's uninstall + reboot (§3.4)."""
+        err = "open /run/flannel/subnet.env: no such file or directory"
+        return missing_subnet_env_error(self.cni_plugin, err)
 
     @property
     def flannel_image(self) -> str:
@@ -146,6 +158,16 @@ def known_tag(tag: str, latest: str) -> str:
 # The versions with a fixture manifest in fixtures/manifests/.
 FIXTURE_VERSIONS: tuple[str, ...] = ("v0.24.4", "v0.26.7", "v0.27.3", "v0.28.9")
 DEFAULT_VERSION = "v0.27.3"
+
+
+def fixture_manifest(tag: str) -> Path:
+    """``fixtures/manifests/kube-flannel-<tag>.yml`` in this repository."""
+    return (
+        Path(__file__).resolve().parents[3]
+        / "fixtures"
+        / "manifests"
+        / (f"kube-flannel-{tag}.yml")
+    )
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from harness.emulation.flannel.versions import (
+    FIXTURE_VERSIONS,
     Install,
     Shutdown,
     cni_plugin_version,
+    fixture_manifest,
     flannel_version,
     missing_subnet_env_error,
     parse_version,
@@ -113,3 +115,24 @@ def test_parse_version_orders_flannel_builds() -> None:
     assert parse_version("v1.7.1-flannel1") < parse_version("v1.7.1-flannel2")
     with pytest.raises(ValueError):
         parse_version("latest")
+
+
+@pytest.mark.parametrize(
+    ("tag", "expected"),
+    [  # fact: flannel-footprint.md §3.4 (manifests v0.22.0-v0.27.3 vs v0.27.4+)
+        ("v0.24.4", "loadFlannelSubnetEnv failed: " + ERR),
+        ("v0.26.7", "loadFlannelSubnetEnv failed: " + ERR),
+        ("v0.27.3", "loadFlannelSubnetEnv failed: " + ERR),
+        (
+            "v0.28.9",
+            "failed to load flannel 'subnet.env' file: "
+            + ERR
+            + ". Check the flannel pod log for this node.",
+        ),
+    ],
+)
+def test_fixture_versions_error_after_uninstall(tag: str, expected: str) -> None:
+    v = flannel_version(tag)
+    assert v.subnet_env_missing_error == expected
+    assert fixture_manifest(tag).is_file()
+    assert tag in FIXTURE_VERSIONS
