@@ -44,12 +44,16 @@ def cluster_memory_kib(cluster_id: str) -> tuple[int, int]:
     return pss, rss
 
 
-def measure(provider: SandboxProvider, nodes: int, control_plane: bool) -> dict[str, float]:
+def measure(
+    provider: SandboxProvider, nodes: int, control_plane: bool
+) -> dict[str, float]:
     name = f"bench{nodes}"
     provider.delete(name)
     before = mem_available_kib()
     t0 = time.perf_counter()
-    cluster = provider.create(ClusterSpec(name=name, nodes=nodes, control_plane=control_plane))
+    cluster = provider.create(
+        ClusterSpec(name=name, nodes=nodes, control_plane=control_plane)
+    )
     up = time.perf_counter() - t0
     pss, rss = cluster_memory_kib(cluster.id)
     used = before - mem_available_kib()
@@ -59,13 +63,22 @@ def measure(provider: SandboxProvider, nodes: int, control_plane: bool) -> dict[
     t2 = time.perf_counter()
     provider.delete(name)
     down = time.perf_counter() - t2
-    return {"up": up, "down": down, "reboot": reboot, "pss": pss, "rss": rss, "used": used}
+    return {
+        "up": up,
+        "down": down,
+        "reboot": reboot,
+        "pss": pss,
+        "rss": rss,
+        "used": used,
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--big", type=int, default=100, help="size of the large cluster")
+    parser.add_argument(
+        "--big", type=int, default=100, help="size of the large cluster"
+    )
     parser.add_argument("--control-plane", action="store_true")
     args = parser.parse_args()
     provider = SandboxProvider()
@@ -77,13 +90,21 @@ def main() -> int:
     for nodes, repeat in ((3, args.repeat), (args.big, 1)):
         runs = [measure(provider, nodes, args.control_plane) for _ in range(repeat)]
         print(f"  measured {nodes} nodes x{repeat}", file=sys.stderr)
-        rows.append((nodes, repeat, {k: statistics.median(r[k] for r in runs) for k in runs[0]}))
-    print(f"\nsandbox provider ({'with' if args.control_plane else 'without'} control plane)")
-    print(f"{'nodes':>6} {'runs':>5} {'up s':>8} {'down s':>8} {'reboot s':>9} "
-          f"{'PSS MiB':>8} {'RSS MiB':>8} {'MemAvail drop MiB':>18}")  # fmt: skip
+        rows.append(
+            (nodes, repeat, {k: statistics.median(r[k] for r in runs) for k in runs[0]})
+        )
+    print(
+        f"\nsandbox provider ({'with' if args.control_plane else 'without'} control plane)"
+    )
+    print(
+        f"{'nodes':>6} {'runs':>5} {'up s':>8} {'down s':>8} {'reboot s':>9} "
+        f"{'PSS MiB':>8} {'RSS MiB':>8} {'MemAvail drop MiB':>18}"
+    )
     for nodes, repeat, m in rows:
-        print(f"{nodes:>6} {repeat:>5} {m['up']:>8.2f} {m['down']:>8.2f} {m['reboot']:>9.2f} "
-              f"{m['pss'] / 1024:>8.0f} {m['rss'] / 1024:>8.0f} {m['used'] / 1024:>18.0f}")  # fmt: skip
+        print(
+            f"{nodes:>6} {repeat:>5} {m['up']:>8.2f} {m['down']:>8.2f} {m['reboot']:>9.2f} "
+            f"{m['pss'] / 1024:>8.0f} {m['rss'] / 1024:>8.0f} {m['used'] / 1024:>18.0f}"
+        )
     return 0
 
 

@@ -14,7 +14,9 @@ from typing import Any
 from harness.providers.base import Node
 
 
-def chain_rules(node: Node, table: str, chain: str, family: int = 4) -> list[str] | None:
+def chain_rules(
+    node: Node, table: str, chain: str, family: int = 4
+) -> list[str] | None:
     """``iptables -S CHAIN`` lines, or None when the chain does not exist."""
     tool = "iptables" if family == 4 else "ip6tables"
     res = node.exec([tool, "-w", "5", "-t", table, "-S", chain], check=False)
@@ -24,7 +26,9 @@ def chain_rules(node: Node, table: str, chain: str, family: int = 4) -> list[str
 def rules_mentioning(node: Node, table: str, needle: str, family: int = 4) -> list[str]:
     tool = "iptables-save" if family == 4 else "ip6tables-save"
     out = node.exec([tool, "-t", table]).stdout
-    return [line for line in out.splitlines() if needle in line and not line.startswith("#")]
+    return [
+        line for line in out.splitlines() if needle in line and not line.startswith("#")
+    ]
 
 
 def link(node: Node, name: str) -> dict[str, Any] | None:
@@ -34,7 +38,11 @@ def link(node: Node, name: str) -> dict[str, Any] | None:
 
 def nft_tables(node: Node) -> list[str]:
     data = json.loads(node.exec(["nft", "-j", "list", "tables"]).stdout)
-    return [f"{t['table']['family']} {t['table']['name']}" for t in data["nftables"] if "table" in t]
+    return [
+        f"{t['table']['family']} {t['table']['name']}"
+        for t in data["nftables"]
+        if "table" in t
+    ]
 
 
 def neighbours(node: Node, dev: str) -> list[str]:
@@ -46,7 +54,10 @@ def fdb(node: Node, dev: str) -> list[str]:
 
 
 def routes(node: Node, dev: str) -> list[str]:
-    return [line.strip() for line in node.exec(["ip", "route", "show", "dev", dev]).stdout.splitlines()]
+    return [
+        line.strip()
+        for line in node.exec(["ip", "route", "show", "dev", dev]).stdout.splitlines()
+    ]
 
 
 def exists(node: Node, path: str) -> bool:

@@ -23,7 +23,9 @@ _IMAGE_TAG = re.compile(r"image:\s*\S*/flannel:(v\d+\.\d+\.\d+)")
 def manifest_path(version: str) -> Path:
     path = MANIFESTS / f"kube-flannel-{version}.yml"
     if not path.is_file():
-        raise FileNotFoundError(f"no manifest for Flannel {version} (have: {', '.join(VERSIONS)})")
+        raise FileNotFoundError(
+            f"no manifest for Flannel {version} (have: {', '.join(VERSIONS)})"
+        )
     return path
 
 
@@ -36,8 +38,10 @@ def manifest_version(path: Path) -> str:
 
 
 def _ready(obj: dict[str, Any], type_: str = "Ready") -> bool:
-    return any(c["type"] == type_ and c["status"] == "True"
-               for c in (obj.get("status") or {}).get("conditions") or [])  # fmt: skip
+    return any(
+        c["type"] == type_ and c["status"] == "True"
+        for c in (obj.get("status") or {}).get("conditions") or []
+    )
 
 
 def install(cluster: HasKubeconfig, manifest: Path, timeout: float = 60.0) -> None:
@@ -51,10 +55,13 @@ def wait_up(cluster: HasKubeconfig, timeout: float = 60.0) -> None:
     def up() -> bool:
         nodes = kubectl_json(cluster, "get", "nodes")["items"]
         return bool(nodes) and all(
-            _ready(n) and any(c["type"] == "NetworkUnavailable" and c.get("reason") == "FlannelIsUp"
-                              for c in n["status"]["conditions"])
+            _ready(n)
+            and any(
+                c["type"] == "NetworkUnavailable" and c.get("reason") == "FlannelIsUp"
+                for c in n["status"]["conditions"]
+            )
             for n in nodes
-        )  # fmt: skip
+        )
 
     until(up, timeout=timeout, interval=0.2, what="Flannel up on every node")
 

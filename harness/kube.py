@@ -43,17 +43,23 @@ def _kubeconfig(cluster: HasKubeconfig) -> str:
 
 
 def kubectl(
-    cluster: HasKubeconfig, *args: str, input: str | None = None, check: bool = True,
+    cluster: HasKubeconfig,
+    *args: str,
+    input: str | None = None,
+    check: bool = True,
     timeout: float = 60.0,
-) -> CommandResult:  # fmt: skip
+) -> CommandResult:
     binary = find_kubectl()
     if binary is None:
         raise RuntimeError("kubectl not found: put it on PATH or set $KUBECTL")
     argv = (binary, *args)
     proc = subprocess.run(
-        argv, input=input.encode() if input is not None else None, capture_output=True,
-        env={**os.environ, "KUBECONFIG": _kubeconfig(cluster)}, timeout=timeout,
-    )  # fmt: skip
+        argv,
+        input=input.encode() if input is not None else None,
+        capture_output=True,
+        env={**os.environ, "KUBECONFIG": _kubeconfig(cluster)},
+        timeout=timeout,
+    )
     result = CommandResult(argv, proc.returncode, proc.stdout, proc.stderr)
     if check and not result.ok:
         raise CommandError(result)

@@ -21,7 +21,6 @@ import shutil
 import signal
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from types import FrameType
 
 import pytest
@@ -37,20 +36,42 @@ ClusterFactory = Callable[..., SandboxCluster]
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("cniscrub", "cniscrub harness")
-    group.addoption("--provider", default="sandbox", choices=["sandbox", "kind"],
-                    help="where clusters come from (default: sandbox)")  # fmt: skip
-    group.addoption("--nodes", type=int, default=3, help="nodes per cluster (default 3)")
+    group.addoption(
+        "--provider",
+        default="sandbox",
+        choices=["sandbox", "kind"],
+        help="where clusters come from (default: sandbox)",
+    )
+    group.addoption(
+        "--nodes", type=int, default=3, help="nodes per cluster (default 3)"
+    )
     try:  # pytest-kind defines the same flag; share its destination
-        group.addoption("--keep-cluster", action="store_true", dest="keep_cluster",
-                        help="leave clusters running after the session")  # fmt: skip
+        group.addoption(
+            "--keep-cluster",
+            action="store_true",
+            dest="keep_cluster",
+            help="leave clusters running after the session",
+        )
     except (ValueError, argparse.ArgumentError):
         pass
-    group.addoption("--flannel-version", default="v0.27.3", choices=FLANNEL_VERSIONS,
-                    help="Flannel manifest version to install (default v0.27.3)")  # fmt: skip
-    group.addoption("--runtime", default="containerd-1.7",
-                    choices=["containerd-1.7", "containerd-1.6", "containerd-1.5",
-                             "crio", "dockershim"],
-                    help="container runtime whose CNI behaviour is emulated")  # fmt: skip
+    group.addoption(
+        "--flannel-version",
+        default="v0.27.3",
+        choices=FLANNEL_VERSIONS,
+        help="Flannel manifest version to install (default v0.27.3)",
+    )
+    group.addoption(
+        "--runtime",
+        default="containerd-1.7",
+        choices=[
+            "containerd-1.7",
+            "containerd-1.6",
+            "containerd-1.5",
+            "crio",
+            "dockershim",
+        ],
+        help="container runtime whose CNI behaviour is emulated",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -130,11 +151,15 @@ def cluster_factory_module(
 
 
 @pytest.fixture(scope="session")
-def cluster(request: pytest.FixtureRequest, _session_clusters: ClusterFactory) -> SandboxCluster:
+def cluster(
+    request: pytest.FixtureRequest, _session_clusters: ClusterFactory
+) -> SandboxCluster:
     return _session_clusters(nodes=request.config.getoption("nodes"))
 
 
-def _factory(request: pytest.FixtureRequest, provider: SandboxProvider) -> Iterator[ClusterFactory]:
+def _factory(
+    request: pytest.FixtureRequest, provider: SandboxProvider
+) -> Iterator[ClusterFactory]:
     made: list[str] = []
     keep = bool(request.config.getoption("keep_cluster"))
     creator = os.getpid()

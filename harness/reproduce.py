@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import flannel_install
 from harness.kube import kubectl, kubectl_json
 from harness.providers.sandbox import SandboxCluster
 from harness.providers.sandbox.node import SandboxNode
@@ -50,30 +49,55 @@ class Reproduction:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "cluster": self.cluster.name, "flannel_version": self.version,
-            "runtime": self.runtime, "manifest": str(self.manifest),
-            "pods": self.pods, "rebooted_node": self.rebooted, "event_message": self.event,
-            "cni_conf_files": self.conf_files, "first_conf": self.first_conf,
-            "first_conf_plugins": self.first_conf_plugins, "residue_plan": self.plan,
+            "cluster": self.cluster.name,
+            "flannel_version": self.version,
+            "runtime": self.runtime,
+            "manifest": str(self.manifest),
+            "pods": self.pods,
+            "rebooted_node": self.rebooted,
+            "event_message": self.event,
+            "cni_conf_files": self.conf_files,
+            "first_conf": self.first_conf,
+            "first_conf_plugins": self.first_conf_plugins,
+            "residue_plan": self.plan,
             "cleaned": self.cleaned,
-        }  # fmt: skip
+        }
 
 
 def start_pods(r: Reproduction, per_worker: int = 2) -> None:
-    workers = [n for n in r.cluster.nodes if n.role == "worker"] or list(r.cluster.nodes)
+    workers = [n for n in r.cluster.nodes if n.role == "worker"] or list(
+        r.cluster.nodes
+    )
     for i in range(per_worker * len(workers)):
         name = f"web-{i + 1}"
-        pod = {"apiVersion": "v1", "kind": "Pod",
-               "metadata": {"name": name, "namespace": "default", "labels": {"app": "web"}},
-               "spec": {"terminationGracePeriodSeconds": 1,
-                        "containers": [{"name": "web", "image": "busybox:1.36",
-                                        "command": ["sleep", "infinity"]}]}}  # fmt: skip
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": name,
+                "namespace": "default",
+                "labels": {"app": "web"},
+            },
+            "spec": {
+                "terminationGracePeriodSeconds": 1,
+                "containers": [
+                    {
+                        "name": "web",
+                        "image": "busybox:1.36",
+                        "command": ["sleep", "infinity"],
+                    }
+                ],
+            },
+        }
         kubectl(r.cluster, "apply", "-f", "-", input=json.dumps(pod))
         r.pods.append(name)
 
     def running() -> bool:
         items = kubectl_json(r.cluster, "get", "pods", "-l", "app=web")["items"]
-        return len(items) == len(r.pods) and all(p["status"].get("podIP") and p["status"].get("phase") == "Running" for p in items)  # fmt: skip
+        return len(items) == len(r.pods) and all(
+            p["status"].get("podIP") and p["status"].get("phase") == "Running"
+            for p in items
+        )
 
     until(running, timeout=60, what="the web pods Running with IPs")
 
@@ -89,7 +113,21 @@ def cross_node_ping(r: Reproduction) -> tuple[str, str]:
     (src_node, src), (_, dst) = list(by_node.items())[:2]
     node = r.cluster.node(src_node)
     netns = pod_netns(node, src["status"]["podIP"])
-    node.exec(["ip", "netns", "exec", netns, "ping", "-c", "1", "-W", "2", dst["status"]["podIP"]], timeout=10)
+    node.exec(
+        [
+            "ip",
+            "netns",
+            "exec",
+            netns,
+            "ping",
+            "-c",
+            "1",
+            "-W",
+            "2",
+            dst["status"]["podIP"],
+        ],
+        timeout=10,
+    )
     return (src["metadata"]["name"], dst["metadata"]["name"])
 
 
@@ -110,17 +148,28 @@ def reboot_a_worker(r: Reproduction) -> SandboxNode:
 
 
 def wait_for_sandbox_error(r: Reproduction, timeout: float = 60.0) -> str:
-    on_node = {p["metadata"]["name"] for p in kubectl_json(r.cluster, "get", "pods", "-l", "app=web")["items"]
-               if p["spec"]["nodeName"] == r.rebooted}  # fmt: skip
+    on_node = {
+        p["metadata"]["name"]
+        for p in kubectl_json(r.cluster, "get", "pods", "-l", "app=web")["items"]
+        if p["spec"]["nodeName"] == r.rebooted
+    }
 
     def event() -> str:
-        items = kubectl_json(r.cluster, "get", "events", "--field-selector", "reason=FailedCreatePodSandBox")["items"]
+        items = kubectl_json(
+            r.cluster,
+            "get",
+            "events",
+            "--field-selector",
+            "reason=FailedCreatePodSandBox",
+        )["items"]
         for e in items:
             if e["involvedObject"]["name"] in on_node:
                 return str(e["message"])
         return ""
 
-    r.event = until(event, timeout=timeout, interval=0.2, what="the FailedCreatePodSandBox event")
+    r.event = until(
+        event, timeout=timeout, interval=0.2, what="the FailedCreatePodSandBox event"
+    )
     return r.event
 
 
@@ -144,15 +193,29 @@ def cleaner_argv(*args: str) -> list[str]:
 
 
 def residue(r: Reproduction) -> None:
-    out = r.cluster.node(r.rebooted).exec(cleaner_argv("plan", "--cni", "flannel", "--json"), check=False)
+    out = r.cluster.node(r.rebooted).exec(
+        cleaner_argv("plan", "--cni", "flannel", "--json"), check=False
+    )
     r.plan = json.loads(out.stdout)
 
 
 def clean(r: Reproduction, progress: Progress) -> None:
     for node in r.cluster.nodes:
-        out = node.exec(cleaner_argv("apply", "--cni", "flannel", "--yes", "--json"), check=False)
+        out = node.exec(
+            cleaner_argv("apply", "--cni", "flannel", "--yes", "--json"), check=False
+        )
         verify = node.exec(cleaner_argv("verify", "--cni", "flannel"), check=False)
-        data = json.loads(out.stdout) if out.stdout.strip().startswith("{") else {"raw": out.stdout + out.stderr}
-        r.cleaned[node.name] = {"apply_rc": out.rc, "verify_rc": verify.rc, "report": data}
-        progress(f" {'✓' if out.rc == 0 and verify.rc == 0 else '✗'} cniscrub apply on {node.name}: "
-                 f"exit {out.rc}, verify exit {verify.rc}")  # fmt: skip
+        data = (
+            json.loads(out.stdout)
+            if out.stdout.strip().startswith("{")
+            else {"raw": out.stdout + out.stderr}
+        )
+        r.cleaned[node.name] = {
+            "apply_rc": out.rc,
+            "verify_rc": verify.rc,
+            "report": data,
+        }
+        progress(
+            f" {'✓' if out.rc == 0 and verify.rc == 0 else '✗'} cniscrub apply on {node.name}: "
+            f"exit {out.rc}, verify exit {verify.rc}"
+        )

@@ -28,9 +28,13 @@ def until(
             value = fn()
             if value:
                 return value
-        except Exception as exc:  # keep trying until the deadline, report the last error
+        except (
+            Exception
+        ) as exc:  # keep trying until the deadline, report the last error
             last_error = exc
         if time.monotonic() > deadline:
             detail = f" (last error: {last_error})" if last_error else ""
-            raise WaitTimeout(f"timed out after {timeout:.0f}s waiting for {what or fn}{detail}")
+            raise WaitTimeout(
+                f"timed out after {timeout:.0f}s waiting for {what or fn}{detail}"
+            )
         time.sleep(interval)

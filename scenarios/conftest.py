@@ -15,4 +15,6 @@ from harness.kube import find_kubectl
 @pytest.fixture(autouse=True)
 def _needs_kubectl() -> None:
     if find_kubectl() is None:
-        pytest.skip("kubectl not found on PATH or $KUBECTL (scripts/bootstrap.sh installs it)")
+        pytest.skip(
+            "kubectl not found on PATH or $KUBECTL (scripts/bootstrap.sh installs it)"
+        )

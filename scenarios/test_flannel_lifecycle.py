@@ -42,30 +42,51 @@ COMMIT
 def installed(request, cluster_factory_module) -> tuple[SandboxCluster, str]:  # type: ignore[no-untyped-def]
     version = request.param
     cluster = cluster_factory_module(nodes=3)
-    for node in cluster.nodes:  # foreign state a real node has (kube-proxy, docker, ssh)
+    for (
+        node
+    ) in cluster.nodes:  # foreign state a real node has (kube-proxy, docker, ssh)
         node.exec(["iptables-restore", "--noflush", "-w"], input=FOREIGN_RULES)
     flannel_install.install(cluster, flannel_install.manifest_path(version))
     return cluster, version
 
 
-def test_installed_state_matches_the_facts(installed: tuple[SandboxCluster, str]) -> None:
-    cluster, version = installed
+def test_installed_state_matches_the_facts(
+    installed: tuple[SandboxCluster, str],
+) -> None:
+    cluster, _ = installed
     nodes = kubectl_json(cluster, "get", "nodes")["items"]
     for index, node in enumerate(cluster.nodes):
         env = node.read_file("/run/flannel/subnet.env").decode()
-        assert env == (f"FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.{index}.1/24\n"
-                       "FLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n")  # fmt: skip
+        assert env == (
+            f"FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.{index}.1/24\n"
+            "FLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n"
+        )
         vx = checks.link(node, "flannel.1")
         assert vx is not None
         info = vx["linkinfo"]["info_data"]
-        assert (info["id"], info["port"], info["learning"], vx["mtu"]) == (1, 8472, False, 1450)
-        assert "10.244.%d.0/32" % index in node.exec(["ip", "-br", "addr", "show", "flannel.1"]).stdout
+        assert (info["id"], info["port"], info["learning"], vx["mtu"]) == (
+            1,
+            8472,
+            False,
+            1450,
+        )
+        assert (
+            f"10.244.{index}.0/32"
+            in node.exec(["ip", "-br", "addr", "show", "flannel.1"]).stdout
+        )
         peers = [n for n in cluster.nodes if n is not node]
         for i, peer in ((cluster.nodes.index(p), p) for p in peers):
-            assert any(line.startswith(f"10.244.{i}.0 lladdr") and "PERMANENT" in line
-                       for line in checks.neighbours(node, "flannel.1"))  # fmt: skip
-            assert any(f"dst {peer.address} self permanent" in line for line in checks.fdb(node, "flannel.1"))
-            assert f"10.244.{i}.0/24 via 10.244.{i}.0 onlink" in checks.routes(node, "flannel.1")
+            assert any(
+                line.startswith(f"10.244.{i}.0 lladdr") and "PERMANENT" in line
+                for line in checks.neighbours(node, "flannel.1")
+            )
+            assert any(
+                f"dst {peer.address} self permanent" in line
+                for line in checks.fdb(node, "flannel.1")
+            )
+            assert f"10.244.{i}.0/24 via 10.244.{i}.0 onlink" in checks.routes(
+                node, "flannel.1"
+            )
         masq = checks.chain_rules(node, "nat", "FLANNEL-POSTRTG")
         assert masq is not None and len(masq) == 7, masq
         assert checks.chain_rules(node, "filter", "FLANNEL-FWD") == [
@@ -79,17 +100,32 @@ def test_installed_state_matches_the_facts(installed: tuple[SandboxCluster, str]
         assert ann["flannel.alpha.coreos.com/backend-type"] == "vxlan"
         assert ann["flannel.alpha.coreos.com/kube-subnet-manager"] == "true"
         assert json.loads(ann["flannel.alpha.coreos.com/backend-data"])["VNI"] == 1
-        cond = next(c for c in obj["status"]["conditions"] if c["type"] == "NetworkUnavailable")
+        cond = next(
+            c for c in obj["status"]["conditions"] if c["type"] == "NetworkUnavailable"
+        )
         assert (cond["status"], cond["reason"], cond["message"]) == (
-            "False", "FlannelIsUp", "Flannel is running on this node")
+            "False",
+            "FlannelIsUp",
+            "Flannel is running on this node",
+        )
 
 
-def test_residue_after_kubectl_delete_is_the_versions(installed: tuple[SandboxCluster, str]) -> None:
+def test_residue_after_kubectl_delete_is_the_versions(
+    installed: tuple[SandboxCluster, str],
+) -> None:
     cluster, version = installed
     flannel_install.uninstall(cluster, flannel_install.manifest_path(version))
     for node in cluster.nodes:
-        until(lambda n=node: "flanneld" not in checks.processes(n), timeout=30, what="flanneld gone")
-        for path in ("/etc/cni/net.d/10-flannel.conflist", "/opt/cni/bin/flannel", "/run/flannel/subnet.env"):
+        until(
+            lambda n=node: "flanneld" not in checks.processes(n),
+            timeout=30,
+            what="flanneld gone",
+        )
+        for path in (
+            "/etc/cni/net.d/10-flannel.conflist",
+            "/opt/cni/bin/flannel",
+            "/run/flannel/subnet.env",
+        ):
             assert checks.exists(node, path), path
         assert checks.link(node, "flannel.1") is not None  # never removed (§2.6)
         masq = checks.chain_rules(node, "nat", "FLANNEL-POSTRTG")
@@ -98,28 +134,56 @@ def test_residue_after_kubectl_delete_is_the_versions(installed: tuple[SandboxCl
             assert masq == ["-N FLANNEL-POSTRTG"] and fwd == ["-N FLANNEL-FWD"]
             assert checks.rules_mentioning(node, "nat", "-j FLANNEL-POSTRTG") == []
         else:
-            assert masq is not None and len(masq) == 7 and fwd is not None and len(fwd) == 3
-    for obj in kubectl_json(cluster, "get", "nodes")["items"]:  # cluster-side residue (§7)
+            assert (
+                masq is not None
+                and len(masq) == 7
+                and fwd is not None
+                and len(fwd) == 3
+            )
+    for obj in kubectl_json(cluster, "get", "nodes")[
+        "items"
+    ]:  # cluster-side residue (§7)
         assert "flannel.alpha.coreos.com/backend-data" in obj["metadata"]["annotations"]
 
 
-def test_cleaner_removes_exactly_flannels_state(installed: tuple[SandboxCluster, str]) -> None:
+def test_cleaner_removes_exactly_flannels_state(
+    installed: tuple[SandboxCluster, str],
+) -> None:
     cluster, _ = installed
     for node in cluster.nodes:
         before_filter = node.exec(["iptables-save", "-t", "filter"]).stdout
-        apply = node.exec(cleaner_argv("apply", "--cni", "flannel", "--yes", "--json"), check=False)
+        apply = node.exec(
+            cleaner_argv("apply", "--cni", "flannel", "--yes", "--json"), check=False
+        )
         assert apply.rc == 0, apply.stdout + apply.stderr
-        assert node.exec(cleaner_argv("verify", "--cni", "flannel"), check=False).rc == 0
-        for path in ("/etc/cni/net.d/10-flannel.conflist", "/opt/cni/bin/flannel", "/run/flannel/subnet.env"):
+        assert (
+            node.exec(cleaner_argv("verify", "--cni", "flannel"), check=False).rc == 0
+        )
+        for path in (
+            "/etc/cni/net.d/10-flannel.conflist",
+            "/opt/cni/bin/flannel",
+            "/run/flannel/subnet.env",
+        ):
             assert not checks.exists(node, path), path
-        assert checks.link(node, "flannel.1") is None and checks.link(node, "cni0") is None
+        assert (
+            checks.link(node, "flannel.1") is None and checks.link(node, "cni0") is None
+        )
         assert checks.chain_rules(node, "nat", "FLANNEL-POSTRTG") is None
         # foreign state intact
         after_filter = node.exec(["iptables-save", "-t", "filter"]).stdout
         for line in FOREIGN_RULES.splitlines():
-            if line.startswith("-A") and "POSTROUTING" not in line and "KUBE-POSTROUTING" not in line:
+            if (
+                line.startswith("-A")
+                and "POSTROUTING" not in line
+                and "KUBE-POSTROUTING" not in line
+            ):
                 assert line in after_filter and line in before_filter, line
         assert checks.chain_rules(node, "nat", "KUBE-POSTROUTING") is not None
-        again = node.exec(cleaner_argv("apply", "--cni", "flannel", "--yes", "--json"), check=False)
+        again = node.exec(
+            cleaner_argv("apply", "--cni", "flannel", "--yes", "--json"), check=False
+        )
         assert again.rc == 0
-        assert json.loads(again.stdout).get("actions", []) == [] or "no" in again.stdout.lower()
+        assert (
+            json.loads(again.stdout).get("actions", []) == []
+            or "no" in again.stdout.lower()
+        )

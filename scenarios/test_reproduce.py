@@ -19,18 +19,25 @@ from harness import flannel_install, reproduce
 pytestmark = [pytest.mark.sandbox, pytest.mark.scenarios]
 
 OLD = "loadFlannelSubnetEnv failed: open /run/flannel/subnet.env: no such file or directory"
-NEW = ("failed to load flannel 'subnet.env' file: open /run/flannel/subnet.env: no such file "
-       "or directory. Check the flannel pod log for this node.")  # fmt: skip
+NEW = (
+    "failed to load flannel 'subnet.env' file: open /run/flannel/subnet.env: no such file "
+    "or directory. Check the flannel pod log for this node."
+)
 PREFIX = "Failed to create pod sandbox: rpc error: code = Unknown desc = "
 SID = "[0-9a-f]{64}"
 UID = "[0-9a-f-]{36}"
 EXPECTED = {
-    "containerd-1.7": PREFIX + f'failed to setup network for sandbox "{SID}": plugin type="flannel" failed \\(add\\): {{err}}',
-    "crio": PREFIX + f'failed to create pod network sandbox k8s_(?P<pod>web-\\d+)_default_{UID}_0\\({SID}\\): '
-            'error adding pod default_(?P=pod) to CNI network "cbr0": plugin type="flannel" failed \\(add\\): {err}',
-    "dockershim": PREFIX + f'failed to set up sandbox container "{SID}" network for pod "(?P<pod>web-\\d+)": '
-                  'networkPlugin cni failed to set up pod "(?P=pod)_default" network: {err}',
-}  # fmt: skip
+    "containerd-1.7": PREFIX
+    + f'failed to setup network for sandbox "{SID}": '
+    + 'plugin type="flannel" failed \\(add\\): {err}',
+    "crio": PREFIX
+    + f"failed to create pod network sandbox k8s_(?P<pod>web-\\d+)_default_{UID}_0\\({SID}\\): "
+    'error adding pod default_(?P=pod) to CNI network "cbr0": '
+    'plugin type="flannel" failed \\(add\\): {err}',
+    "dockershim": PREFIX
+    + f'failed to set up sandbox container "{SID}" network for pod "(?P<pod>web-\\d+)": '
+    'networkPlugin cni failed to set up pod "(?P=pod)_default" network: {err}',
+}
 
 
 def _run(cluster_factory, runtime: str, version: str) -> reproduce.Reproduction:  # type: ignore[no-untyped-def]
@@ -60,18 +67,36 @@ def test_sandbox_error_wording_per_runtime(cluster_factory, runtime: str) -> Non
 def test_newer_cni_plugin_wording(cluster_factory) -> None:  # type: ignore[no-untyped-def]
     # flannel v0.28.9 ships cni-plugin v1.9.1-flannel3, past PR #125 (v1.7.1-flannel2+)
     r = _run(cluster_factory, "containerd-1.7", "v0.28.9")
-    assert re.fullmatch(EXPECTED["containerd-1.7"].replace("{err}", re.escape(NEW)), r.event), r.event
+    assert re.fullmatch(
+        EXPECTED["containerd-1.7"].replace("{err}", re.escape(NEW)), r.event
+    ), r.event
 
 
 def test_reproduce_command_end_to_end() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "harness.cli.main", "reproduce", "--name", "pt-repro", "--json", "--clean"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "harness.cli.main",
+            "reproduce",
+            "--name",
+            "pt-repro",
+            "--json",
+            "--clean",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert re.fullmatch(EXPECTED["containerd-1.7"].replace("{err}", re.escape(OLD)), data["event_message"])
+    assert re.fullmatch(
+        EXPECTED["containerd-1.7"].replace("{err}", re.escape(OLD)),
+        data["event_message"],
+    )
     targets = [a["target"] for a in data["residue_plan"]["actions"]]
     assert "file /etc/cni/net.d/10-flannel.conflist" in targets
     assert "file /opt/cni/bin/flannel" in targets
-    assert all(v["apply_rc"] == 0 and v["verify_rc"] == 0 for v in data["cleaned"].values())
+    assert all(
+        v["apply_rc"] == 0 and v["verify_rc"] == 0 for v in data["cleaned"].values()
+    )

@@ -36,14 +36,18 @@ def resolve_node(cluster: SandboxCluster, name: str) -> str:
         return name
     if f"{cluster.name}-{name}" in names:
         return f"{cluster.name}-{name}"
-    raise SandboxError(f"no node {name!r} in cluster {cluster.name} ({', '.join(sorted(names))})")
+    raise SandboxError(
+        f"no node {name!r} in cluster {cluster.name} ({', '.join(sorted(names))})"
+    )
 
 
 def cmd_up(args: argparse.Namespace) -> int:
     spec = ClusterSpec(
-        name=args.name, nodes=args.nodes, cni_bin_set=args.cni_bin_set,
+        name=args.name,
+        nodes=args.nodes,
+        cni_bin_set=args.cni_bin_set,
         control_plane=not args.no_control_plane,
-    )  # fmt: skip
+    )
     _progress(f"Creating sandbox cluster {spec.name!r} ({spec.nodes} nodes) ...")
     start = time.perf_counter()
     cluster = provider().create(spec)
@@ -82,7 +86,9 @@ def _print_status(cluster: SandboxCluster, as_json: bool) -> int:
         print(f"kubeconfig {status['kubeconfig']}  api {status['api_url']}")
     for n in status["nodes"]:
         state = "running" if n["running"] else "DOWN"
-        print(f"  {n['name']:<28} {n['role']:<14} {n['address']:<14} {state} boot={n['boot']}")
+        print(
+            f"  {n['name']:<28} {n['role']:<14} {n['address']:<14} {state} boot={n['boot']}"
+        )
     return 0
 
 
@@ -125,7 +131,9 @@ def cmd_down(args: argparse.Namespace) -> int:
     names = prov.list_clusters() if args.all else [args.name]
     for name in names:
         existed = prov.delete(name)
-        _progress(f" ✓ deleted {name}" if existed else f"   no cluster {name} (nothing to do)")
+        _progress(
+            f" ✓ deleted {name}" if existed else f"   no cluster {name} (nothing to do)"
+        )
     return 0
 
 
@@ -148,7 +156,9 @@ def cmd_gc(args: argparse.Namespace) -> int:
 def cmd_kubeconfig(args: argparse.Namespace) -> int:
     cluster = SandboxProvider().get(args.name)
     if cluster.kubeconfig is None:
-        raise SandboxError(f"cluster {args.name} has no control plane (made with --no-control-plane)")
+        raise SandboxError(
+            f"cluster {args.name} has no control plane (made with --no-control-plane)"
+        )
     print(cluster.kubeconfig)
     return 0
 
@@ -157,10 +167,17 @@ def _register_up(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("up", help="create a sandbox cluster")
     _name_arg(p)
     p.add_argument("--nodes", type=int, default=3, help="node count (default: 3)")
-    p.add_argument("--cni-bin-set", choices=["full", "kind"], default="full",
-                   help="/opt/cni/bin like a kubeadm node (full) or a kind node")  # fmt: skip
-    p.add_argument("--no-control-plane", action="store_true",
-                   help="nodes only: no API stand-in, no kubelet emulation")  # fmt: skip
+    p.add_argument(
+        "--cni-bin-set",
+        choices=["full", "kind"],
+        default="full",
+        help="/opt/cni/bin like a kubeadm node (full) or a kind node",
+    )
+    p.add_argument(
+        "--no-control-plane",
+        action="store_true",
+        help="nodes only: no API stand-in, no kubelet emulation",
+    )
     p.add_argument("--json", action="store_true", help="print the status as JSON")
     p.set_defaults(func=cmd_up)
 

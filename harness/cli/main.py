@@ -60,7 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     if os.geteuid() != 0:
-        print("cniscrub-lab: needs root (network namespaces, overlayfs)", file=sys.stderr)
+        print(
+            "cniscrub-lab: needs root (network namespaces, overlayfs)", file=sys.stderr
+        )
         return 1
     try:
         return int(args.func(args))

@@ -16,38 +16,62 @@ from harness import flannel_install, reproduce
 from harness.cli.cluster_cmds import provider
 from harness.providers.base import ClusterSpec
 
-RUNTIMES = {"containerd": "containerd-1.7", "containerd-1.7": "containerd-1.7",
-            "containerd-1.6": "containerd-1.6", "containerd-1.5": "containerd-1.5",
-            "crio": "crio", "dockershim": "dockershim"}  # fmt: skip
+RUNTIMES = {
+    "containerd": "containerd-1.7",
+    "containerd-1.7": "containerd-1.7",
+    "containerd-1.6": "containerd-1.6",
+    "containerd-1.5": "containerd-1.5",
+    "crio": "crio",
+    "dockershim": "dockershim",
+}
 
 
 def _step(what: str, fn: Callable[[], Any]) -> Any:
     start = time.perf_counter()
     print(f" • {what} ...", file=sys.stderr, flush=True)
     result = fn()
-    print(f" ✓ {what} ({time.perf_counter() - start:.1f}s)", file=sys.stderr, flush=True)
+    print(
+        f" ✓ {what} ({time.perf_counter() - start:.1f}s)", file=sys.stderr, flush=True
+    )
     return result
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    manifest = Path(args.manifest) if args.manifest else flannel_install.manifest_path(args.flannel_version)
+    manifest = (
+        Path(args.manifest)
+        if args.manifest
+        else flannel_install.manifest_path(args.flannel_version)
+    )
     version = flannel_install.manifest_version(manifest)
     runtime = RUNTIMES[args.runtime]
     prov = provider()
     prov.delete(args.name)
     started = time.perf_counter()
-    cluster = _step(f"Creating sandbox cluster {args.name!r} ({args.nodes} nodes, {runtime})",
-                    lambda: prov.create(ClusterSpec(name=args.name, nodes=args.nodes, runtime=runtime)))  # fmt: skip
+    cluster = _step(
+        f"Creating sandbox cluster {args.name!r} ({args.nodes} nodes, {runtime})",
+        lambda: prov.create(
+            ClusterSpec(name=args.name, nodes=args.nodes, runtime=runtime)
+        ),
+    )
     r = reproduce.Reproduction(cluster, manifest, version, runtime)
     try:
-        _step(f"Installing Flannel {version} (kubectl apply -f {manifest.name})",
-              lambda: flannel_install.install(cluster, manifest))  # fmt: skip
+        _step(
+            f"Installing Flannel {version} (kubectl apply -f {manifest.name})",
+            lambda: flannel_install.install(cluster, manifest),
+        )
         _step("Starting pods", lambda: reproduce.start_pods(r))
-        pair = _step("Checking pod traffic across nodes", lambda: reproduce.cross_node_ping(r))
-        _step(f"Removing Flannel the usual way (kubectl delete -f {manifest.name})",
-              lambda: flannel_install.uninstall(cluster, manifest))  # fmt: skip
+        pair = _step(
+            "Checking pod traffic across nodes", lambda: reproduce.cross_node_ping(r)
+        )
+        _step(
+            f"Removing Flannel the usual way (kubectl delete -f {manifest.name})",
+            lambda: flannel_install.uninstall(cluster, manifest),
+        )
         _step("Rebooting a worker", lambda: reproduce.reboot_a_worker(r))
-        _step("Waiting for the kubelet's event", lambda: reproduce.wait_for_sandbox_error(r))
+        _step(
+            "Waiting for the kubelet's event",
+            lambda: reproduce.wait_for_sandbox_error(r),
+        )
         reproduce.explain(r)
         reproduce.residue(r)
         if args.clean:
@@ -62,27 +86,44 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         if not args.keep:
             prov.delete(args.name)
         else:
-            print(f"\nThe cluster is still up: KUBECONFIG={cluster.kubeconfig} kubectl get pods -A; "
-                  f"cniscrub-lab exec --name {args.name} {r.rebooted or 'worker'} -- sh; "
-                  f"cniscrub-lab down --name {args.name}", file=sys.stderr)  # fmt: skip
+            print(
+                f"\nThe cluster is still up: KUBECONFIG={cluster.kubeconfig} kubectl get pods -A; "
+                f"cniscrub-lab exec --name {args.name} {r.rebooted or 'worker'} -- sh; "
+                f"cniscrub-lab down --name {args.name}",
+                file=sys.stderr,
+            )
 
 
 def render(r: reproduce.Reproduction, pair: tuple[str, str], elapsed: float) -> None:
     if pair[0]:
-        print(f"\nBefore: pod {pair[0]} reached pod {pair[1]} on another node through flannel.1.")
-    print(f"\nAfter `kubectl delete -f` and a reboot of {r.rebooted}, new pod sandboxes fail:\n")
+        print(
+            f"\nBefore: pod {pair[0]} reached pod {pair[1]} on another node through flannel.1."
+        )
+    print(
+        f"\nAfter `kubectl delete -f` and a reboot of {r.rebooted}, new pod sandboxes fail:\n"
+    )
     print(f"  Warning  FailedCreatePodSandBox  kubelet  {r.event}\n")
     print("Why:")
-    print(f"  /etc/cni/net.d on {r.rebooted} holds {', '.join(r.conf_files) or 'nothing'}; the runtime "
-          "sorts the files and uses the first valid one.")  # fmt: skip
+    print(
+        f"  /etc/cni/net.d on {r.rebooted} holds {', '.join(r.conf_files) or 'nothing'}; "
+        "the runtime "
+        "sorts the files and uses the first valid one."
+    )
     if r.first_conf:
-        print(f"  {r.first_conf} (left behind: `kubectl delete -f` removes only API objects) still "
-              f"names plugin(s) {', '.join(r.first_conf_plugins)}.")  # fmt: skip
-    print("  /opt/cni/bin/flannel is still there, and it reads /run/flannel/subnet.env, which "
-          "flanneld wrote into /run: a tmpfs, emptied by the reboot, and no flanneld runs any "
-          "more to write it again.")  # fmt: skip
+        print(
+            f"  {r.first_conf} (left behind: `kubectl delete -f` removes only API objects) still "
+            f"names plugin(s) {', '.join(r.first_conf_plugins)}."
+        )
+    print(
+        "  /opt/cni/bin/flannel is still there, and it reads /run/flannel/subnet.env, which "
+        "flanneld wrote into /run: a tmpfs, emptied by the reboot, and no flanneld runs any "
+        "more to write it again."
+    )
     actions = r.plan.get("actions", [])
-    print(f"\nFlannel residue on {r.rebooted} (cniscrub plan --cni flannel: {len(actions)} action(s)):")
+    print(
+        f"\nFlannel residue on {r.rebooted} "
+        f"(cniscrub plan --cni flannel: {len(actions)} action(s)):"
+    )
     for a in actions:
         print(f"  - {a['target']}")
     for a in r.plan.get("left_alone", []):
@@ -90,12 +131,18 @@ def render(r: reproduce.Reproduction, pair: tuple[str, str], elapsed: float) -> 
     if r.cleaned:
         print("\nCleaned with the shipped cleaner on every node:")
         for node, res in r.cleaned.items():
-            print(f"  {node}: cniscrub apply exit {res['apply_rc']}, verify exit {res['verify_rc']}")
-        print("  The nodes now have no CNI config (NotReady: cni plugin not initialized) until the "
-              "next CNI is installed.")  # fmt: skip
+            print(
+                f"  {node}: cniscrub apply exit {res['apply_rc']}, verify exit {res['verify_rc']}"
+            )
+        print(
+            "  The nodes now have no CNI config (NotReady: cni plugin not initialized) until the "
+            "next CNI is installed."
+        )
     else:
-        print("\nRemove it with: cniscrub apply --cni flannel --yes   (on each node; "
-              "`cniscrub-lab reproduce --clean` does that here)")  # fmt: skip
+        print(
+            "\nRemove it with: cniscrub apply --cni flannel --yes   (on each node; "
+            "`cniscrub-lab reproduce --clean` does that here)"
+        )
     print(f"\n({r.version}, runtime {r.runtime}, {elapsed:.1f}s)")
 
 
@@ -109,13 +156,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--name", default="repro", help="cluster name (default: repro)")
     p.add_argument("--nodes", type=int, default=3)
-    p.add_argument("--flannel-version", default="v0.27.3", choices=flannel_install.VERSIONS,
-                   help="manifest to install (default v0.27.3)")  # fmt: skip
-    p.add_argument("--manifest", help="your own kube-flannel.yml instead of a bundled one")
-    p.add_argument("--runtime", default="containerd", choices=sorted(RUNTIMES),
-                   help="runtime wording: containerd (1.7), crio, dockershim, ...")  # fmt: skip
-    p.add_argument("--clean", action="store_true",
-                   help="then remove the residue with `cniscrub apply` on every node and verify")  # fmt: skip
-    p.add_argument("--keep", action="store_true", help="leave the cluster up for exploration")
+    p.add_argument(
+        "--flannel-version",
+        default="v0.27.3",
+        choices=flannel_install.VERSIONS,
+        help="manifest to install (default v0.27.3)",
+    )
+    p.add_argument(
+        "--manifest", help="your own kube-flannel.yml instead of a bundled one"
+    )
+    p.add_argument(
+        "--runtime",
+        default="containerd",
+        choices=sorted(RUNTIMES),
+        help="runtime wording: containerd (1.7), crio, dockershim, ...",
+    )
+    p.add_argument(
+        "--clean",
+        action="store_true",
+        help="then remove the residue with `cniscrub apply` on every node and verify",
+    )
+    p.add_argument(
+        "--keep", action="store_true", help="leave the cluster up for exploration"
+    )
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
     p.set_defaults(func=cmd_reproduce)

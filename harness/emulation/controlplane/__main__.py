@@ -36,13 +36,19 @@ async def run(cluster: SandboxCluster, runtime: str) -> None:
     store = Store()
     host_sock = sockets.listen("127.0.0.1", 0)
     fabric_sock = sockets.listen_in_netns(
-        f"/proc/{cluster.fabric_pid}/ns/net", sockets.IN_CLUSTER_HOST, sockets.IN_CLUSTER_PORT
+        f"/proc/{cluster.fabric_pid}/ns/net",
+        sockets.IN_CLUSTER_HOST,
+        sockets.IN_CLUSTER_PORT,
     )
     runner = await serve(make_app(store), [host_sock, fabric_sock])
     api_url = f"http://127.0.0.1:{host_sock.getsockname()[1]}"
     in_cluster = f"http://{sockets.IN_CLUSTER_HOST}:{sockets.IN_CLUSTER_PORT}"
-    write_kubeconfig(cluster.state_dir / "kubeconfig", api_url, f"sandbox-{cluster.name}")
-    node_conf = yaml.safe_dump(kubeconfig_dict(in_cluster, f"sandbox-{cluster.name}", "system:node"))
+    write_kubeconfig(
+        cluster.state_dir / "kubeconfig", api_url, f"sandbox-{cluster.name}"
+    )
+    node_conf = yaml.safe_dump(
+        kubeconfig_dict(in_cluster, f"sandbox-{cluster.name}", "system:node")
+    )
     kubelets = []
     for index, node in enumerate(cluster.nodes):
         await asyncio.to_thread(node.write_file, NODE_KUBECONFIG, node_conf, 0o600)
@@ -63,7 +69,9 @@ async def run(cluster: SandboxCluster, runtime: str) -> None:
     log.info("control plane of %s ready at %s", cluster.name, api_url)
     try:
         await asyncio.gather(
-            *(k.run() for k in kubelets), _controllers(store, wake), _watch_reboots(cluster, kubelets)
+            *(k.run() for k in kubelets),
+            _controllers(store, wake),
+            _watch_reboots(cluster, kubelets),
         )
     finally:
         await runner.cleanup()

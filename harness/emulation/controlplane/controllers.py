@@ -20,14 +20,42 @@ from harness.emulation.kubelet.podspec import tolerates
 log = logging.getLogger(__name__)
 
 DS_TOLERATIONS = [
-    {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute"},
-    {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute"},
-    {"key": "node.kubernetes.io/disk-pressure", "operator": "Exists", "effect": "NoSchedule"},
-    {"key": "node.kubernetes.io/memory-pressure", "operator": "Exists", "effect": "NoSchedule"},
-    {"key": "node.kubernetes.io/pid-pressure", "operator": "Exists", "effect": "NoSchedule"},
-    {"key": "node.kubernetes.io/unschedulable", "operator": "Exists", "effect": "NoSchedule"},
+    {
+        "key": "node.kubernetes.io/not-ready",
+        "operator": "Exists",
+        "effect": "NoExecute",
+    },
+    {
+        "key": "node.kubernetes.io/unreachable",
+        "operator": "Exists",
+        "effect": "NoExecute",
+    },
+    {
+        "key": "node.kubernetes.io/disk-pressure",
+        "operator": "Exists",
+        "effect": "NoSchedule",
+    },
+    {
+        "key": "node.kubernetes.io/memory-pressure",
+        "operator": "Exists",
+        "effect": "NoSchedule",
+    },
+    {
+        "key": "node.kubernetes.io/pid-pressure",
+        "operator": "Exists",
+        "effect": "NoSchedule",
+    },
+    {
+        "key": "node.kubernetes.io/unschedulable",
+        "operator": "Exists",
+        "effect": "NoSchedule",
+    },
 ]
-HOSTNET_TOLERATION = {"key": "node.kubernetes.io/network-unavailable", "operator": "Exists", "effect": "NoSchedule"}  # fmt: skip
+HOSTNET_TOLERATION = {
+    "key": "node.kubernetes.io/network-unavailable",
+    "operator": "Exists",
+    "effect": "NoSchedule",
+}
 
 
 def _match_expr(labels: dict[str, str], expr: dict[str, Any]) -> bool:
@@ -48,13 +76,19 @@ def fits(pod_spec: dict[str, Any], node: dict[str, Any]) -> bool:
     for k, v in (pod_spec.get("nodeSelector") or {}).items():
         if labels.get(k) != v:
             return False
-    required = (((pod_spec.get("affinity") or {}).get("nodeAffinity") or {})
-                .get("requiredDuringSchedulingIgnoredDuringExecution") or {})  # fmt: skip
+    required = ((pod_spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ) or {}
     terms = required.get("nodeSelectorTerms") or []
-    if terms and not any(all(_match_expr(labels, e) for e in t.get("matchExpressions") or []) for t in terms):
+    if terms and not any(
+        all(_match_expr(labels, e) for e in t.get("matchExpressions") or [])
+        for t in terms
+    ):
         return False
     for taint in (node.get("spec") or {}).get("taints") or []:
-        if taint.get("effect") in ("NoSchedule", "NoExecute") and not tolerates(pod_spec.get("tolerations"), taint):
+        if taint.get("effect") in ("NoSchedule", "NoExecute") and not tolerates(
+            pod_spec.get("tolerations"), taint
+        ):
             return False
     return True
 
@@ -66,28 +100,53 @@ def reconcile_daemonsets(store: Store) -> None:
         if meta.get("deletionTimestamp"):
             continue
         template = ds["spec"]["template"]
-        pods = [p for p in store.list("pods", meta["namespace"])
-                if any(o.get("uid") == meta["uid"] for o in p["metadata"].get("ownerReferences") or [])]  # fmt: skip
+        pods = [
+            p
+            for p in store.list("pods", meta["namespace"])
+            if any(
+                o.get("uid") == meta["uid"]
+                for o in p["metadata"].get("ownerReferences") or []
+            )
+        ]
         by_node = {p["spec"].get("nodeName"): p for p in pods}
         wanted = [n for n in nodes if fits(template["spec"], n)]
         for node in wanted:
             if node["metadata"]["name"] not in by_node:
-                store.create("pods", _pod_for(ds, node["metadata"]["name"]), meta["namespace"])
+                store.create(
+                    "pods", _pod_for(ds, node["metadata"]["name"]), meta["namespace"]
+                )
         wanted_names = {n["metadata"]["name"] for n in wanted}
         for name, pod in by_node.items():
-            if name not in wanted_names and not pod["metadata"].get("deletionTimestamp"):
+            if name not in wanted_names and not pod["metadata"].get(
+                "deletionTimestamp"
+            ):
                 store.delete("pods", pod["metadata"]["name"], meta["namespace"])
         ready = sum(1 for p in pods if _ready(p))
-        status = {"desiredNumberScheduled": len(wanted), "currentNumberScheduled": len(by_node),
-                  "numberReady": ready, "numberAvailable": ready, "updatedNumberScheduled": len(by_node),
-                  "numberMisscheduled": 0, "observedGeneration": meta.get("generation", 1)}  # fmt: skip
+        status = {
+            "desiredNumberScheduled": len(wanted),
+            "currentNumberScheduled": len(by_node),
+            "numberReady": ready,
+            "numberAvailable": ready,
+            "updatedNumberScheduled": len(by_node),
+            "numberMisscheduled": 0,
+            "observedGeneration": meta.get("generation", 1),
+        }
         if ds.get("status") != {**(ds.get("status") or {}), **status}:
-            store.patch("daemonsets", meta["name"], {"status": status}, "merge", meta["namespace"], subresource="status")
+            store.patch(
+                "daemonsets",
+                meta["name"],
+                {"status": status},
+                "merge",
+                meta["namespace"],
+                subresource="status",
+            )
 
 
 def _ready(pod: dict[str, Any]) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (pod.get("status") or {}).get("conditions") or [])  # fmt: skip
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (pod.get("status") or {}).get("conditions") or []
+    )
 
 
 def _pod_for(ds: dict[str, Any], node: str) -> dict[str, Any]:
@@ -107,8 +166,16 @@ def _pod_for(ds: dict[str, Any], node: str) -> dict[str, Any]:
             "namespace": meta["namespace"],
             "labels": labels,
             "annotations": dict(template.get("metadata", {}).get("annotations") or {}),
-            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": meta["name"],
-                                 "uid": meta["uid"], "controller": True, "blockOwnerDeletion": True}],
+            "ownerReferences": [
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "DaemonSet",
+                    "name": meta["name"],
+                    "uid": meta["uid"],
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
         },
         "spec": spec,
     }
@@ -129,12 +196,22 @@ def schedule_pending(store: Store) -> None:
         fitting = [n for n in nodes if fits(p["spec"], n)]
         if not fitting:
             continue
-        target = min(fitting, key=lambda n: (load[n["metadata"]["name"]], n["metadata"]["name"]))
+        target = min(
+            fitting, key=lambda n: (load[n["metadata"]["name"]], n["metadata"]["name"])
+        )
         name = target["metadata"]["name"]
-        store.patch("pods", p["metadata"]["name"], {"spec": {"nodeName": name}}, "merge", p["metadata"]["namespace"])
+        store.patch(
+            "pods",
+            p["metadata"]["name"],
+            {"spec": {"nodeName": name}},
+            "merge",
+            p["metadata"]["namespace"],
+        )
         load[name] += 1
 
 
 def _node_ready(node: dict[str, Any]) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (node.get("status") or {}).get("conditions") or [])  # fmt: skip
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (node.get("status") or {}).get("conditions") or []
+    )

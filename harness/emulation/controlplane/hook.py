@@ -27,11 +27,22 @@ def start(cluster: SandboxCluster, spec: ClusterSpec) -> None:
     log_path = cluster.state_dir / "controlplane.log"
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "harness.emulation.controlplane",
-             "--cluster", cluster.name, "--runtime", spec.runtime],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
-            start_new_session=True, cwd="/",
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "harness.emulation.controlplane",
+                "--cluster",
+                cluster.name,
+                "--runtime",
+                spec.runtime,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            env=env,
+            start_new_session=True,
+            cwd="/",
+        )
     cluster.record.controlplane = ProcRef.of(proc.pid)
     cluster.dir.save(cluster.record)
     ready_file = cluster.state_dir / "controlplane.json"
@@ -39,7 +50,9 @@ def start(cluster: SandboxCluster, spec: ClusterSpec) -> None:
     while not ready_file.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
             tail = log_path.read_text(errors="replace")[-3000:]
-            raise SandboxError(f"the control plane of {cluster.name} did not start:\n{tail}")
+            raise SandboxError(
+                f"the control plane of {cluster.name} did not start:\n{tail}"
+            )
         time.sleep(0.02)
     info = json.loads(ready_file.read_text())
     cluster.record.api_url = info["api_url"]

@@ -44,8 +44,14 @@ def pod_cidr(index: int) -> str:
 
 def condition(type: str, status: str, reason: str, message: str) -> dict[str, str]:
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    return {"type": type, "status": status, "reason": reason, "message": message,
-            "lastHeartbeatTime": stamp, "lastTransitionTime": stamp}  # fmt: skip
+    return {
+        "type": type,
+        "status": status,
+        "reason": reason,
+        "message": message,
+        "lastHeartbeatTime": stamp,
+        "lastTransitionTime": stamp,
+    }
 
 
 def node_object(node: SandboxNode, index: int, runtime: str) -> dict[str, Any]:
@@ -63,9 +69,11 @@ def node_object(node: SandboxNode, index: int, runtime: str) -> dict[str, Any]:
         spec["taints"] = [
             {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
         ]
-    ok = [("MemoryPressure", "KubeletHasSufficientMemory"),
-          ("DiskPressure", "KubeletHasNoDiskPressure"),
-          ("PIDPressure", "KubeletHasSufficientPID")]  # fmt: skip
+    ok = [
+        ("MemoryPressure", "KubeletHasSufficientMemory"),
+        ("DiskPressure", "KubeletHasNoDiskPressure"),
+        ("PIDPressure", "KubeletHasSufficientPID"),
+    ]
     conditions = [condition(t, "False", r, f"kubelet has {r[10:]}") for t, r in ok]
     conditions.append(condition("Ready", "False", "KubeletNotReady", NOT_READY_MESSAGE))
     return {

@@ -25,9 +25,14 @@ class WorkloadImage:
             signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
             while True:
                 signal.pause()
-        program = shutil.which(argv[0].rsplit("/", 1)[-1] if argv[0].startswith("/bin/") else argv[0])
+        program = shutil.which(
+            argv[0].rsplit("/", 1)[-1] if argv[0].startswith("/bin/") else argv[0]
+        )
         if program is None:
-            print(f'exec: "{argv[0]}": executable file not found in $PATH', file=sys.stderr)
+            print(
+                f'exec: "{argv[0]}": executable file not found in $PATH',
+                file=sys.stderr,
+            )
             return 127
         sys.stdout.flush()
         os.execv(program, argv)

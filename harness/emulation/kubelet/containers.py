@@ -25,9 +25,19 @@ class ContainerProcess:
     ) -> ContainerProcess:
         inner = ["nsenter", f"--net={netns}", "--"] if netns else []
         argv = node.nsenter_argv(
-            [*inner, "unshare", "--mount", "--propagation", "private", "--",
-             sys.executable, "-m", "harness.emulation.kubelet.shim", spec_path]
-        )  # fmt: skip
+            [
+                *inner,
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "--",
+                sys.executable,
+                "-m",
+                "harness.emulation.kubelet.shim",
+                spec_path,
+            ]
+        )
         proc = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.DEVNULL,
@@ -41,7 +51,9 @@ class ContainerProcess:
     def _target(self) -> int:
         """The container's host pid: the only child of nsenter (or nsenter itself)."""
         try:
-            kids = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+            kids = Path(
+                f"/proc/{self.proc.pid}/task/{self.proc.pid}/children"
+            ).read_text()
             return int(kids.split()[0])
         except (OSError, IndexError, ValueError):
             return self.proc.pid
@@ -63,7 +75,9 @@ class ContainerProcess:
         """SIGTERM, wait up to ``grace`` seconds, then SIGKILL (kubelet's sequence)."""
         self.signal(signal.SIGTERM)
         try:
-            return await asyncio.wait_for(asyncio.shield(self.wait()), timeout=max(grace, 0.1))
+            return await asyncio.wait_for(
+                asyncio.shield(self.wait()), timeout=max(grace, 0.1)
+            )
         except TimeoutError:
             self.signal(signal.SIGKILL)
             try:

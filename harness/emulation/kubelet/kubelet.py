@@ -52,7 +52,9 @@ class Kubelet:
             argv += ["--runtime", self.runtime]
         result = await asyncio.to_thread(self.node.exec, argv, check=False, timeout=60)
         if result.rc != 0:
-            raise RuntimeError(f"runtime {args[0]} failed on {self.name}: {result.stderr.strip()}")
+            raise RuntimeError(
+                f"runtime {args[0]} failed on {self.name}: {result.stderr.strip()}"
+            )
         data: dict[str, Any] = json.loads(result.stdout)
         return data
 
@@ -83,7 +85,9 @@ class Kubelet:
             worker = self.workers.get(uid)
             deleting = bool(pod["metadata"].get("deletionTimestamp"))
             if worker is None and deleting:
-                self.store.finalize_pod(pod["metadata"]["name"], pod["metadata"]["namespace"])
+                self.store.finalize_pod(
+                    pod["metadata"]["name"], pod["metadata"]["namespace"]
+                )
             elif worker is None:
                 self.workers[uid] = worker = PodWorker(self, pod)
                 worker.start()
@@ -94,7 +98,9 @@ class Kubelet:
             self.workers.pop(uid).abandon()
 
     async def _rebooted(self) -> None:
-        log.info("kubelet %s: node rebooted (boot %d)", self.name, self.node.record.boot)
+        log.info(
+            "kubelet %s: node rebooted (boot %d)", self.name, self.node.record.boot
+        )
         self.boot = self.node.record.boot
         old, self.workers = self.workers, {}
         for worker in old.values():
@@ -114,19 +120,34 @@ class Kubelet:
 
     async def post_status(self) -> None:
         status = await self.runtime_call(["status"])
-        ready = (bool(status["ready"]), status.get("reason", ""), status.get("message", ""))
+        ready = (
+            bool(status["ready"]),
+            status.get("reason", ""),
+            status.get("message", ""),
+        )
         if ready == self._ready:
             return
         self._ready = ready
         if ready[0]:
-            cond = {"type": "Ready", "status": "True", "reason": "KubeletReady",
-                    "message": "kubelet is posting ready status"}  # fmt: skip
+            cond = {
+                "type": "Ready",
+                "status": "True",
+                "reason": "KubeletReady",
+                "message": "kubelet is posting ready status",
+            }
         else:
-            cond = {"type": "Ready", "status": "False", "reason": "KubeletNotReady",
-                    "message": ready[2]}  # fmt: skip
+            cond = {
+                "type": "Ready",
+                "status": "False",
+                "reason": "KubeletNotReady",
+                "message": ready[2],
+            }
         from harness.emulation.controlplane.nodes import condition
 
         self.store.patch(
-            "nodes", self.name, {"status": {"conditions": [condition(**cond)]}},
-            "strategic", subresource="status",
-        )  # fmt: skip
+            "nodes",
+            self.name,
+            {"status": {"conditions": [condition(**cond)]}},
+            "strategic",
+            subresource="status",
+        )

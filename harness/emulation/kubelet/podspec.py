@@ -66,7 +66,10 @@ def volume_sources(pod: Pod) -> dict[str, dict[str, Any]]:
                 "items": vol["configMap"].get("items"),
             }
         elif "emptyDir" in vol:
-            out[vol["name"]] = {"path": f"{pod_dir(pod)}/volumes/kubernetes.io~empty-dir/{vol['name']}", "type": "emptyDir"}
+            out[vol["name"]] = {
+                "path": f"{pod_dir(pod)}/volumes/kubernetes.io~empty-dir/{vol['name']}",
+                "type": "emptyDir",
+            }
     return out
 
 
@@ -77,10 +80,14 @@ def container_mounts(pod: Pod, container: dict[str, Any]) -> list[dict[str, Any]
         src = sources.get(vm["name"])
         if src is None:
             raise ValueError(f"volumeMount {vm['name']!r} names no volume of the pod")
-        mounts.append({
-            "source": src["path"], "target": vm["mountPath"],
-            "readOnly": bool(vm.get("readOnly")), "file": src["type"] in ("FileOrCreate", "File"),
-        })  # fmt: skip
+        mounts.append(
+            {
+                "source": src["path"],
+                "target": vm["mountPath"],
+                "readOnly": bool(vm.get("readOnly")),
+                "file": src["type"] in ("FileOrCreate", "File"),
+            }
+        )
     return mounts
 
 
@@ -95,6 +102,8 @@ def tolerates(tolerations: list[dict[str, Any]] | None, taint: dict[str, Any]) -
         if tol.get("operator") == "Exists":
             if not tol.get("key") or tol["key"] == taint.get("key"):
                 return True
-        elif tol.get("key") == taint.get("key") and tol.get("value", "") == taint.get("value", ""):
+        elif tol.get("key") == taint.get("key") and tol.get("value", "") == taint.get(
+            "value", ""
+        ):
             return True
     return False

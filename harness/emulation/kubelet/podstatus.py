@@ -2,7 +2,8 @@
 emulation): phase, conditions, init/container statuses with waiting/running/terminated
 states and restart counts, podIP(s) and hostIP.
 
->>> s = PodStatus({"metadata": {}, "spec": {"containers": [{"name": "c", "image": "i"}]}}, "198.18.0.11")
+>>> pod = {"metadata": {}, "spec": {"containers": [{"name": "c", "image": "i"}]}}
+>>> s = PodStatus(pod, "198.18.0.11")
 >>> s.running("c", ["10.244.1.2"], 0); s.render()["phase"]
 'Running'
 """
@@ -25,34 +26,60 @@ class PodStatus:
         self.start = now()
         self.pod_ips: list[str] = []
         self.inited = not spec.get("initContainers")
-        self.init = {c["name"]: self._fresh(c, "PodInitializing") for c in spec.get("initContainers") or []}
-        self.main = {c["name"]: self._fresh(c, "PodInitializing" if spec.get("initContainers") else "ContainerCreating") for c in spec["containers"]}  # fmt: skip
+        self.init = {
+            c["name"]: self._fresh(c, "PodInitializing")
+            for c in spec.get("initContainers") or []
+        }
+        self.main = {
+            c["name"]: self._fresh(
+                c,
+                "PodInitializing"
+                if spec.get("initContainers")
+                else "ContainerCreating",
+            )
+            for c in spec["containers"]
+        }
 
     @staticmethod
     def _fresh(c: dict[str, Any], reason: str) -> dict[str, Any]:
-        return {"name": c["name"], "image": c["image"], "imageID": "", "ready": False,
-                "started": False, "restartCount": 0,
-                "state": {"waiting": {"reason": reason}}}  # fmt: skip
+        return {
+            "name": c["name"],
+            "image": c["image"],
+            "imageID": "",
+            "ready": False,
+            "started": False,
+            "restartCount": 0,
+            "state": {"waiting": {"reason": reason}},
+        }
 
     def _get(self, name: str) -> dict[str, Any]:
         return self.main.get(name) or self.init[name]
 
     def waiting_all(self, reason: str, message: str) -> None:
         for st in [*self.init.values(), *self.main.values()]:
-            st["state"] = {"waiting": {"reason": reason, **({"message": message} if message else {})}}
+            st["state"] = {
+                "waiting": {
+                    "reason": reason,
+                    **({"message": message} if message else {}),
+                }
+            }
 
     def waiting(self, name: str, reason: str, message: str) -> None:
         self._get(name)["state"] = {"waiting": {"reason": reason, "message": message}}
 
     def init_done(self, name: str) -> None:
         st = self.init[name]
-        st["state"] = {"terminated": {"exitCode": 0, "reason": "Completed", "finishedAt": now()}}
+        st["state"] = {
+            "terminated": {"exitCode": 0, "reason": "Completed", "finishedAt": now()}
+        }
         st["ready"] = True
 
     def init_failed(self, name: str, rc: int, attempt: int) -> None:
         st = self.init[name]
         st["restartCount"] = attempt
-        st["state"] = {"terminated": {"exitCode": rc, "reason": "Error", "finishedAt": now()}}
+        st["state"] = {
+            "terminated": {"exitCode": rc, "reason": "Error", "finishedAt": now()}
+        }
 
     def initialized(self) -> None:
         self.inited = True
@@ -60,14 +87,28 @@ class PodStatus:
     def running(self, name: str, pod_ips: list[str], attempt: int) -> None:
         self.pod_ips = pod_ips
         st = self.main[name]
-        st.update(ready=True, started=True, restartCount=attempt,
-                  containerID=f"containerd://{secrets.token_hex(32)}",
-                  state={"running": {"startedAt": now()}})  # fmt: skip
+        st.update(
+            ready=True,
+            started=True,
+            restartCount=attempt,
+            containerID=f"containerd://{secrets.token_hex(32)}",
+            state={"running": {"startedAt": now()}},
+        )
 
     def terminated(self, name: str, rc: int, attempt: int) -> None:
         st = self.main[name]
-        st.update(ready=False, started=False, restartCount=attempt,
-                  state={"terminated": {"exitCode": rc, "reason": "Completed" if rc == 0 else "Error", "finishedAt": now()}})  # fmt: skip
+        st.update(
+            ready=False,
+            started=False,
+            restartCount=attempt,
+            state={
+                "terminated": {
+                    "exitCode": rc,
+                    "reason": "Completed" if rc == 0 else "Error",
+                    "finishedAt": now(),
+                }
+            },
+        )
 
     def render(self) -> dict[str, Any]:
         ready = self.inited and all(s["ready"] for s in self.main.values())

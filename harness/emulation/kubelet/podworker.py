@@ -93,9 +93,18 @@ class PodWorker:
             sid = secrets.token_hex(32)
             self.sandbox_id = sid
             res = await self.k.runtime_call(
-                ["add", "--sandbox-id", sid, "--pod-name", self.meta["name"],
-                 "--pod-namespace", self.meta["namespace"], "--pod-uid", self.meta["uid"]]
-            )  # fmt: skip
+                [
+                    "add",
+                    "--sandbox-id",
+                    sid,
+                    "--pod-name",
+                    self.meta["name"],
+                    "--pod-namespace",
+                    self.meta["namespace"],
+                    "--pod-uid",
+                    self.meta["uid"],
+                ]
+            )
             if res.get("ok"):
                 self.netns = res["netns"]
                 self.pod_ips = [ip.split("/")[0] for ip in res.get("ips", [])]
@@ -111,33 +120,72 @@ class PodWorker:
         node = self.k.node
         for name, src in volume_sources(self.pod).items():
             if src["type"] == "configMap":
-                cm = self.k.store.get("configmaps", src["configMap"], self.meta["namespace"])
+                cm = self.k.store.get(
+                    "configmaps", src["configMap"], self.meta["namespace"]
+                )
                 for key, value in (cm.get("data") or {}).items():
-                    await asyncio.to_thread(node.write_file, f"{src['path']}/{key}", value)
+                    await asyncio.to_thread(
+                        node.write_file, f"{src['path']}/{key}", value
+                    )
             elif src["type"] == "FileOrCreate":
-                await asyncio.to_thread(node.exec, ["sh", "-c", 'mkdir -p "$(dirname "$1")"; [ -e "$1" ] || : > "$1"', "sh", src["path"]])
+                await asyncio.to_thread(
+                    node.exec,
+                    [
+                        "sh",
+                        "-c",
+                        'mkdir -p "$(dirname "$1")"; [ -e "$1" ] || : > "$1"',
+                        "sh",
+                        src["path"],
+                    ],
+                )
             else:  # DirectoryOrCreate, emptyDir and untyped paths (the runtime creates them)
-                await asyncio.to_thread(node.exec, ["sh", "-c", '[ -e "$1" ] || mkdir -p "$1"', "sh", src["path"]])
+                await asyncio.to_thread(
+                    node.exec,
+                    ["sh", "-c", '[ -e "$1" ] || mkdir -p "$1"', "sh", src["path"]],
+                )
             log.debug("volume %s ready at %s", name, src["path"])
 
-    async def _start(self, c: dict[str, Any], init: bool, attempt: int) -> ContainerProcess | None:
+    async def _start(
+        self, c: dict[str, Any], init: bool, attempt: int
+    ) -> ContainerProcess | None:
         image = c["image"]
         if resolve(image) is None:
-            msg = (f'Failed to pull image "{image}": failed to pull and unpack image "{image}": '
-                   "not found (the sandbox has no emulation for this image)")  # fmt: skip
-            self.status.waiting(c["name"], "ErrImagePull" if attempt == 0 else "ImagePullBackOff", msg)
+            msg = (
+                f'Failed to pull image "{image}": failed to pull and unpack image "{image}": '
+                "not found (the sandbox has no emulation for this image)"
+            )
+            self.status.waiting(
+                c["name"], "ErrImagePull" if attempt == 0 else "ImagePullBackOff", msg
+            )
             self._post()
             self._event("Failed", msg)
             return None
         ctx = {
-            "image": image, "node_name": self.k.name, "pod_name": self.meta["name"],
-            "pod_namespace": self.meta["namespace"], "pod_uid": self.meta["uid"],
-            "container_name": c["name"], "init": init,
-            "env": resolve_env({**self.pod, "status": {"podIP": (self.pod_ips or [""])[0], "hostIP": self.k.node.address}}, c.get("env")),
+            "image": image,
+            "node_name": self.k.name,
+            "pod_name": self.meta["name"],
+            "pod_namespace": self.meta["namespace"],
+            "pod_uid": self.meta["uid"],
+            "container_name": c["name"],
+            "init": init,
+            "env": resolve_env(
+                {
+                    **self.pod,
+                    "status": {
+                        "podIP": (self.pod_ips or [""])[0],
+                        "hostIP": self.k.node.address,
+                    },
+                },
+                c.get("env"),
+            ),
             "log_path": log_path(self.pod, c["name"], attempt),
-        }  # fmt: skip
-        spec = {"argv": container_argv(c), "context": ctx,
-                "mounts": container_mounts(self.pod, c), "workingDir": c.get("workingDir")}  # fmt: skip
+        }
+        spec = {
+            "argv": container_argv(c),
+            "context": ctx,
+            "mounts": container_mounts(self.pod, c),
+            "workingDir": c.get("workingDir"),
+        }
         path = f"{pod_dir(self.pod)}/containers/{c['name']}.json"
         await asyncio.to_thread(self.k.node.write_file, path, json.dumps(spec), 0o600)
         proc = await ContainerProcess.start(self.k.node, path, self.netns)
@@ -197,19 +245,29 @@ class PodWorker:
             self.sandbox_id = None
             return True
         if record_failure:
-            self._event("FailedKillPod", res.get("message", "failed to destroy network"))
+            self._event(
+                "FailedKillPod", res.get("message", "failed to destroy network")
+            )
         return False
 
     # -- reporting ----------------------------------------------------------------
     def _post(self) -> None:
         try:
-            self.k.store.patch("pods", self.meta["name"], {"status": self.status.render()},
-                               "merge", self.meta["namespace"], subresource="status")  # fmt: skip
+            self.k.store.patch(
+                "pods",
+                self.meta["name"],
+                {"status": self.status.render()},
+                "merge",
+                self.meta["namespace"],
+                subresource="status",
+            )
         except Exception as exc:  # the pod may be gone already
             log.debug("status of %s: %s", self.meta["name"], exc)
 
     def _event(self, reason: str, message: str) -> None:
         try:
-            self.k.store.record_event(self.pod, reason, message, "Warning", "kubelet", self.k.name)
+            self.k.store.record_event(
+                self.pod, reason, message, "Warning", "kubelet", self.k.name
+            )
         except Exception as exc:
             log.debug("event for %s: %s", self.meta["name"], exc)

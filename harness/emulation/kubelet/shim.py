@@ -54,13 +54,21 @@ def setup_mounts(mounts: list[dict]) -> str:
             upper, work = f"{STAGING}/ov{src}/upper", f"{STAGING}/ov{src}/work"
             os.makedirs(upper)
             os.makedirs(work)
-            mount("overlay", dst, "overlay", 0, f"lowerdir={src},upperdir={upper},workdir={work}")
+            mount(
+                "overlay",
+                dst,
+                "overlay",
+                0,
+                f"lowerdir={src},upperdir={upper},workdir={work}",
+            )
         elif src == STAGING:
             os.makedirs(dst)
         else:
             os.makedirs(dst)
             mount(src, dst, "", MS_BIND | MS_REC)
-    for m in mounts:  # volumes: writes here reach the node, like hostPath on a real node
+    for (
+        m
+    ) in mounts:  # volumes: writes here reach the node, like hostPath on a real node
         target = root + (m["target"].rstrip("/") or "/")
         _make_point(target, m.get("file", False))
         mount(m["source"], target, "", MS_BIND | MS_REC)

@@ -127,7 +127,9 @@ def _remove_dir(cdir: ClusterDir, record: ClusterRecord, report: GcReport) -> No
 def namespaces_of(pids: list[int]) -> set[str]:
     """The namespace identities (``net:[4026...]``, ``mnt:[...]``, ...) of processes,
     leaving out the namespaces this process itself lives in (the host's)."""
-    own = {os.readlink(f"/proc/self/ns/{k}") for k in ("net", "mnt", "uts", "pid", "ipc")}
+    own = {
+        os.readlink(f"/proc/self/ns/{k}") for k in ("net", "mnt", "uts", "pid", "ipc")
+    }
     found: set[str] = set()
     for pid in pids:
         for kind in ("net", "mnt", "uts", "pid", "ipc"):

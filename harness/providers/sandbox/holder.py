@@ -35,7 +35,9 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_char_p]
 
 
-def mount(source: str, target: str, fstype: str, flags: int = 0, data: str = "") -> None:
+def mount(
+    source: str, target: str, fstype: str, flags: int = 0, data: str = ""
+) -> None:
     rc = _libc.mount(
         source.encode(), target.encode(), fstype.encode(), flags, data.encode() or None
     )
@@ -51,7 +53,13 @@ def setup_node(spec: dict) -> None:
             ":".join(ov["lower"]), ov["upper"], ov["work"]
         )
         mount("overlay", ov["target"], "overlay", 0, opts)
-    mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=755,size={spec['run_size']}")
+    mount(
+        "tmpfs",
+        "/run",
+        "tmpfs",
+        MS_NOSUID | MS_NODEV,
+        f"mode=755,size={spec['run_size']}",
+    )
     for sub in ("lock", "netns"):
         os.makedirs(f"/run/{sub}", mode=0o755, exist_ok=True)
     socket.sethostname(spec["hostname"])

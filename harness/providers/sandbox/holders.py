@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,9 +24,15 @@ from harness.providers.sandbox.state import MARKER_ENV, ProcRef, SandboxError
 
 HOLDER_SCRIPT = Path(__file__).with_name("holder.py")
 NODE_NAMESPACES = (
-    "--net", "--mount", "--uts", "--ipc", "--pid", "--fork", "--mount-proc",
+    "--net",
+    "--mount",
+    "--uts",
+    "--ipc",
+    "--pid",
+    "--fork",
+    "--mount-proc",
     "--kill-child",
-)  # fmt: skip
+)
 FABRIC_NAMESPACES = ("--net", "--fork", "--kill-child")
 READY_TIMEOUT = 30.0
 GONE_TIMEOUT = 15.0
@@ -52,16 +59,29 @@ def marker_env(cluster_id: str) -> dict[str, str]:
     }
 
 
-def start(specs: list[dict | str], namespaces: tuple[str, ...], cluster_id: str) -> list[Started]:
+def start(
+    specs: Sequence[dict | str], namespaces: tuple[str, ...], cluster_id: str
+) -> list[Started]:
     """Spawn one holder per spec and wait until every one of them is ready."""
     popens = [
         subprocess.Popen(
-            ["unshare", *namespaces, "--", sys.executable, "-S", "-I",
-             str(HOLDER_SCRIPT),
-             spec if isinstance(spec, str) else json.dumps(spec)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=marker_env(cluster_id), start_new_session=True, close_fds=True,
-        )  # fmt: skip
+            [
+                "unshare",
+                *namespaces,
+                "--",
+                sys.executable,
+                "-S",
+                "-I",
+                str(HOLDER_SCRIPT),
+                spec if isinstance(spec, str) else json.dumps(spec),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=marker_env(cluster_id),
+            start_new_session=True,
+            close_fds=True,
+        )
         for spec in specs
     ]
     try:
@@ -69,7 +89,8 @@ def start(specs: list[dict | str], namespaces: tuple[str, ...], cluster_id: str)
         for p in popens:
             _KEEPERS[p.pid] = p
         return [
-            Started(ProcRef.of(p.pid), ProcRef.of(_only_child(p.pid)), p) for p in popens
+            Started(ProcRef.of(p.pid), ProcRef.of(_only_child(p.pid)), p)
+            for p in popens
         ]
     except BaseException:
         for p in popens:
@@ -89,7 +110,9 @@ def _wait_ready(popens: list[subprocess.Popen[bytes]]) -> None:
     while pending:
         left = deadline - time.monotonic()
         if left <= 0:
-            raise SandboxError(f"{pending} holder(s) not ready after {READY_TIMEOUT:.0f}s")
+            raise SandboxError(
+                f"{pending} holder(s) not ready after {READY_TIMEOUT:.0f}s"
+            )
         for key, _ in sel.select(timeout=left):
             p = key.data
             chunk = os.read(key.fd, 4096)

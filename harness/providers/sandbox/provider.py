@@ -142,9 +142,13 @@ def node_spec(cluster: SandboxCluster, rec: NodeRecord) -> str:
         upper.mkdir(parents=True, exist_ok=True)
         work.mkdir(parents=True, exist_ok=True)
         overlays.append(
-            {"target": target, "lower": [str(lower), target],
-             "upper": str(upper), "work": str(work)}
-        )  # fmt: skip
+            {
+                "target": target,
+                "lower": [str(lower), target],
+                "upper": str(upper),
+                "work": str(work),
+            }
+        )
     spec = {
         "mode": "node",
         "hostname": rec.name,
@@ -166,7 +170,9 @@ class SandboxProvider:
         self.home = home or state_home()
         self.post_create: list[PostCreateHook] = []
 
-    def create(self, spec: ClusterSpec, lifetime_owner: int | None = None) -> SandboxCluster:
+    def create(
+        self, spec: ClusterSpec, lifetime_owner: int | None = None
+    ) -> SandboxCluster:
         cdir = ClusterDir(spec.name, self.home)
         with cdir.locked():
             if cdir.exists():
@@ -180,15 +186,21 @@ class SandboxProvider:
                 _remove(old)
             ensure_image(self.home, spec.cni_bin_set)
             record = ClusterRecord(
-                name=spec.name, id=uuid.uuid4().hex, created=time.time(),
+                name=spec.name,
+                id=uuid.uuid4().hex,
+                created=time.time(),
                 cni_bin_set=spec.cni_bin_set,
                 lifetime_owner=ProcRef.of(lifetime_owner) if lifetime_owner else None,
-            )  # fmt: skip
+            )
             record.nodes = [
-                NodeRecord(n, i, "control-plane" if i == 0 else "worker",
-                           underlay.node_address(i))
+                NodeRecord(
+                    n,
+                    i,
+                    "control-plane" if i == 0 else "worker",
+                    underlay.node_address(i),
+                )
                 for i, n in enumerate(node_names(spec.name, spec.nodes))
-            ]  # fmt: skip
+            ]
             cdir.save(record)
             cluster = SandboxCluster(cdir, record)
             try:
@@ -223,7 +235,9 @@ class SandboxProvider:
 
 def _boot_all(cluster: SandboxCluster) -> None:
     record = cluster.record
-    fabric = holders.start([{"mode": "fabric"}], holders.FABRIC_NAMESPACES, record.id)[0]
+    fabric = holders.start([{"mode": "fabric"}], holders.FABRIC_NAMESPACES, record.id)[
+        0
+    ]
     record.fabric, record.fabric_keeper = fabric.holder, fabric.keeper
     cluster.dir.save(record)
     underlay.setup_fabric(fabric.holder.pid)
@@ -234,9 +248,11 @@ def _boot_all(cluster: SandboxCluster) -> None:
     cluster.dir.save(record)
     underlay.connect(
         fabric.holder.pid,
-        [underlay.Port(r.index, st.holder.pid, r.address)
-         for r, st in zip(record.nodes, started, strict=True)],
-    )  # fmt: skip
+        [
+            underlay.Port(r.index, st.holder.pid, r.address)
+            for r, st in zip(record.nodes, started, strict=True)
+        ],
+    )
 
 
 def _remove(cluster: SandboxCluster) -> None:

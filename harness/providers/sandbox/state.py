@@ -101,9 +101,17 @@ class ClusterRecord:
     @classmethod
     def from_json(cls, data: dict) -> ClusterRecord:
         if data.get("owner") != OWNER:
-            raise SandboxError("not a cniscrub-lab cluster record (owner marker missing)")
+            raise SandboxError(
+                "not a cniscrub-lab cluster record (owner marker missing)"
+            )
         nodes = [
-            NodeRecord(**{**n, "holder": _ref(n.get("holder")), "keeper": _ref(n.get("keeper"))})
+            NodeRecord(
+                **{
+                    **n,
+                    "holder": _ref(n.get("holder")),
+                    "keeper": _ref(n.get("keeper")),
+                }
+            )
             for n in data.get("nodes", [])
         ]
         plain = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
@@ -142,7 +150,9 @@ class ClusterDir:
         except FileNotFoundError:
             raise SandboxError(f"no sandbox cluster named {self.name!r}") from None
         except ValueError as exc:
-            raise SandboxError(f"corrupt cluster record {self.record_path}: {exc}") from exc
+            raise SandboxError(
+                f"corrupt cluster record {self.record_path}: {exc}"
+            ) from exc
         return ClusterRecord.from_json(data)
 
     def save(self, record: ClusterRecord) -> None:

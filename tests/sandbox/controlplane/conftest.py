@@ -17,5 +17,7 @@ BRIDGE_CONFLIST = """{"cniVersion": "0.3.1", "name": "cbr0", "plugins": [
 @pytest.fixture(scope="module")
 def cp_cluster(cluster_factory_module) -> SandboxCluster:  # type: ignore[no-untyped-def]
     if find_kubectl() is None:
-        pytest.skip("kubectl not found on PATH or $KUBECTL (scripts/bootstrap.sh installs it)")
+        pytest.skip(
+            "kubectl not found on PATH or $KUBECTL (scripts/bootstrap.sh installs it)"
+        )
     return cluster_factory_module(nodes=3)

@@ -15,14 +15,21 @@ from harness.wait import until
 pytestmark = pytest.mark.sandbox
 
 
-def test_nodes_registered_with_pod_cidrs_and_addresses(cp_cluster: SandboxCluster) -> None:
-    nodes = {n["metadata"]["name"]: n for n in kubectl_json(cp_cluster, "get", "nodes")["items"]}
+def test_nodes_registered_with_pod_cidrs_and_addresses(
+    cp_cluster: SandboxCluster,
+) -> None:
+    nodes = {
+        n["metadata"]["name"]: n
+        for n in kubectl_json(cp_cluster, "get", "nodes")["items"]
+    }
     assert list(nodes) == [n.name for n in cp_cluster.nodes]
     for index, node in enumerate(cp_cluster.nodes):
         obj = nodes[node.name]
         # kube-controller-manager --allocate-node-cidrs for 10.244.0.0/16, /24 per node
         assert obj["spec"]["podCIDR"] == f"10.244.{index}.0/24"
-        assert {"type": "InternalIP", "address": node.address} in obj["status"]["addresses"]
+        assert {"type": "InternalIP", "address": node.address} in obj["status"][
+            "addresses"
+        ]
         assert obj["metadata"]["labels"]["kubernetes.io/hostname"] == node.name
 
 
@@ -40,14 +47,37 @@ def test_nodes_not_ready_without_cni_config(cp_cluster: SandboxCluster) -> None:
 
 def test_annotate_label_and_status_patch(cp_cluster: SandboxCluster) -> None:
     name = cp_cluster.nodes[1].name
-    kubectl(cp_cluster, "annotate", "node", name, "flannel.alpha.coreos.com/public-ip=198.18.0.11")
+    kubectl(
+        cp_cluster,
+        "annotate",
+        "node",
+        name,
+        "flannel.alpha.coreos.com/public-ip=198.18.0.11",
+    )
     kubectl(cp_cluster, "label", "node", name, "role=probe")
-    assert kubectl(cp_cluster, "get", "nodes", "-l", "role=probe", "-o", "name").stdout.split() == [f"node/{name}"]
-    cond = {"type": "NetworkUnavailable", "status": "False", "reason": "FlannelIsUp",
-            "message": "Flannel is running on this node"}  # fmt: skip
-    kubectl(cp_cluster, "patch", "node", name, "--subresource=status", "--type=strategic",
-            "-p", json.dumps({"status": {"conditions": [cond]}}))  # fmt: skip
-    types = [c["type"] for c in kubectl_json(cp_cluster, "get", "node", name)["status"]["conditions"]]
+    assert kubectl(
+        cp_cluster, "get", "nodes", "-l", "role=probe", "-o", "name"
+    ).stdout.split() == [f"node/{name}"]
+    cond = {
+        "type": "NetworkUnavailable",
+        "status": "False",
+        "reason": "FlannelIsUp",
+        "message": "Flannel is running on this node",
+    }
+    kubectl(
+        cp_cluster,
+        "patch",
+        "node",
+        name,
+        "--subresource=status",
+        "--type=strategic",
+        "-p",
+        json.dumps({"status": {"conditions": [cond]}}),
+    )
+    types = [
+        c["type"]
+        for c in kubectl_json(cp_cluster, "get", "node", name)["status"]["conditions"]
+    ]
     assert "NetworkUnavailable" in types and "Ready" in types  # merged by type
     kubectl(cp_cluster, "annotate", "node", name, "flannel.alpha.coreos.com/public-ip-")
     kubectl(cp_cluster, "label", "node", name, "role-")
@@ -65,24 +95,47 @@ def test_official_client_sees_the_same_cluster(cp_cluster: SandboxCluster) -> No
 
 def test_kubeconfig_command_prints_a_usable_path(cp_cluster: SandboxCluster) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "harness.cli.main", "kubeconfig", "--name", cp_cluster.name],
-        capture_output=True, text=True, check=True, timeout=30,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "harness.cli.main",
+            "kubeconfig",
+            "--name",
+            cp_cluster.name,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
     assert out.stdout.strip() == str(cp_cluster.kubeconfig)
 
 
 def test_unknown_image_is_err_image_pull(cp_cluster: SandboxCluster) -> None:
-    pod = {"apiVersion": "v1", "kind": "Pod",
-           "metadata": {"name": "unknown-image", "namespace": "default"},
-           "spec": {"hostNetwork": True, "nodeName": cp_cluster.nodes[1].name,
-                    "containers": [{"name": "c", "image": "example.com/nope:1"}]}}  # fmt: skip
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "unknown-image", "namespace": "default"},
+        "spec": {
+            "hostNetwork": True,
+            "nodeName": cp_cluster.nodes[1].name,
+            "containers": [{"name": "c", "image": "example.com/nope:1"}],
+        },
+    }
     kubectl(cp_cluster, "apply", "-f", "-", input=json.dumps(pod))
     try:
+
         def reason() -> str:
             st = kubectl_json(cp_cluster, "get", "pod", "unknown-image")["status"]
             waiting = st["containerStatuses"][0]["state"].get("waiting", {})
-            return waiting.get("reason", "") if waiting.get("reason") in ("ErrImagePull", "ImagePullBackOff") else ""
+            return (
+                waiting.get("reason", "")
+                if waiting.get("reason") in ("ErrImagePull", "ImagePullBackOff")
+                else ""
+            )
 
         until(reason, timeout=20, what="ErrImagePull")
     finally:
-        kubectl(cp_cluster, "delete", "pod", "unknown-image", "--wait=true", "--timeout=30s")
+        kubectl(
+            cp_cluster, "delete", "pod", "unknown-image", "--wait=true", "--timeout=30s"
+        )

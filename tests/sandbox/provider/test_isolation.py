@@ -25,7 +25,9 @@ def test_kind_style_node_names(cluster: SandboxCluster) -> None:
     assert [n.role for n in cluster.nodes][:2] == ["control-plane", "worker"]
 
 
-def test_cni_conf_written_in_one_node_is_invisible_elsewhere(cluster: SandboxCluster) -> None:
+def test_cni_conf_written_in_one_node_is_invisible_elsewhere(
+    cluster: SandboxCluster,
+) -> None:
     a, b = cluster.nodes[0], cluster.nodes[1]
     path = "/etc/cni/net.d/99-isolation-probe.conflist"
     a.write_file(path, '{"name": "probe"}')

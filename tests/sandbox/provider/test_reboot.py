@@ -24,8 +24,20 @@ def _dirty(node) -> None:  # type: ignore[no-untyped-def]
     node.exec(["ip", "addr", "add", "10.244.1.1/24", "dev", "cni0"])
     node.exec(["ip", "link", "set", "cni0", "up"])
     node.exec(["ip", "route", "add", "10.244.9.0/24", "via", "198.18.0.10"])
-    node.exec(["ip", "neigh", "add", "10.244.1.7", "lladdr", "aa:bb:cc:00:00:01",
-               "dev", "cni0", "nud", "permanent"])  # fmt: skip
+    node.exec(
+        [
+            "ip",
+            "neigh",
+            "add",
+            "10.244.1.7",
+            "lladdr",
+            "aa:bb:cc:00:00:01",
+            "dev",
+            "cni0",
+            "nud",
+            "permanent",
+        ]
+    )
     node.exec(["iptables", "-t", "nat", "-N", "FLANNEL-POSTRTG"])
     node.exec(["iptables", "-A", "FORWARD", "-s", "10.244.0.0/16", "-j", "ACCEPT"])
     node.exec(["nft", "add", "table", "ip", "flannel-ipv4"])
@@ -36,7 +48,9 @@ def _dirty(node) -> None:  # type: ignore[no-untyped-def]
     node.exec(["sh", "-c", "sleep 300 & echo started"])
 
 
-def test_reboot_wipes_kernel_state_and_run_but_keeps_disk(small: SandboxCluster) -> None:
+def test_reboot_wipes_kernel_state_and_run_but_keeps_disk(
+    small: SandboxCluster,
+) -> None:
     node = small.nodes[1]
     _dirty(node)
     old_pid = node.pid
@@ -51,7 +65,10 @@ def test_reboot_wipes_kernel_state_and_run_but_keeps_disk(small: SandboxCluster)
     assert node.exec(["nft", "list", "tables"]).stdout.strip() == ""
     assert node.exec(["ls", "-A", "/run"]).stdout.split() == ["lock", "netns"]
     assert "sleep" not in node.exec(["ps", "-eo", "comm"]).stdout
-    assert host.file("/etc/cni/net.d/10-flannel.conflist").content_string == '{"name": "cbr0"}'
+    assert (
+        host.file("/etc/cni/net.d/10-flannel.conflist").content_string
+        == '{"name": "cbr0"}'
+    )
     assert host.file("/opt/cni/bin/flannel").mode == 0o755
     assert host.file("/var/lib/cni/networks/cbr0/10.244.1.2").exists
     assert small.node(node.name).record.boot == 1
@@ -66,7 +83,9 @@ def test_node_works_after_reboot(small: SandboxCluster) -> None:
     other.exec(["ping", "-c", "1", "-W", "2", node.address], timeout=10)
 
 
-def test_reboot_seen_by_another_process(small: SandboxCluster, sandbox_provider) -> None:  # type: ignore[no-untyped-def]
+def test_reboot_seen_by_another_process(
+    small: SandboxCluster, sandbox_provider
+) -> None:  # type: ignore[no-untyped-def]
     same = sandbox_provider.get(small.name)
     small.nodes[1].reboot()
     assert same.nodes[1].exec(["hostname"]).stdout.strip() == small.nodes[1].name

@@ -42,9 +42,13 @@ def _probe(cluster) -> tuple[str, set[str], Path]:  # type: ignore[no-untyped-de
 
 
 def test_down_removes_everything(sandbox_provider: SandboxProvider) -> None:
-    cluster = sandbox_provider.create(ClusterSpec(name="pt-down", nodes=3, control_plane=False))
+    cluster = sandbox_provider.create(
+        ClusterSpec(name="pt-down", nodes=3, control_plane=False)
+    )
     cluster.nodes[1].exec(["sh", "-c", "sleep 300 &"])
-    cluster.nodes[1].exec(["ip", "netns", "add", "cni-pod"])  # a pod netns inside the node
+    cluster.nodes[1].exec(
+        ["ip", "netns", "add", "cni-pod"]
+    )  # a pod netns inside the node
     probe = _probe(cluster)
     assert sandbox_provider.delete("pt-down") is True
     _assert_gone(*probe)
@@ -94,7 +98,9 @@ def test_gc_removes_remains_of_a_sigkilled_run(tmp_path: Path) -> None:
         time.sleep(300)
         """
     )
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stdout is not None
         cluster_id = proc.stdout.readline().strip()
@@ -109,8 +115,11 @@ def test_gc_removes_remains_of_a_sigkilled_run(tmp_path: Path) -> None:
     assert [p for p, c in marked_processes().items() if c == cluster_id]
     out = subprocess.run(
         [sys.executable, "-m", "harness.cli.main", "gc", "--json"],
-        capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert "pt-crash" in json.loads(out.stdout)["clusters_removed"]
     _assert_gone(*probe)
 

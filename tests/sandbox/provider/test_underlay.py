@@ -15,7 +15,10 @@ def test_addresses_are_in_the_benchmark_range(cluster: SandboxCluster) -> None:
     underlay = ipaddress.ip_network("198.18.0.0/15")
     for node in cluster.nodes:
         assert ipaddress.ip_address(node.address) in underlay
-        assert f"{node.address}/15" in node.exec(["ip", "-br", "addr", "show", "eth0"]).stdout
+        assert (
+            f"{node.address}/15"
+            in node.exec(["ip", "-br", "addr", "show", "eth0"]).stdout
+        )
 
 
 def test_every_node_reaches_every_other_node(cluster: SandboxCluster) -> None:
