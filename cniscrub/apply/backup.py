@@ -52,45 +52,43 @@ def _nft(runner: Runner, a: Action) -> dict[str, Any]:
     }
 
 
-def _pod_side(runner: Runner, netns: str, peer_index: int) -> dict[str, Any]:
-    """The pod end of a veth: name, MAC, MTU, addresses, routes (read via nsenter)."""
-    ns = ["nsenter", f"--net={netns}", "ip", "-j"]
-    links = runner.run([*ns, "-d", "link", "show"])
-    addrs = runner.run([*ns, "addr", "show"])
-    routes = [
-        runner.run([*ns, fam, "route", "show", "table", "all"]) for fam in ("-4", "-6")
-    ]
-    if not (links.ok and addrs.ok and all(r.ok for r in routes)):
-        return {"netns": netns, "error": "could not read the pod side"}
-    link = next(
-        (x for x in json.loads(links.stdout) if x.get("ifindex") == peer_index), None
-    )
-    if link is None:
-        return {"netns": netns, "error": f"no link {peer_index} in {netns}"}
-    name = link["ifname"]
-    addr: dict[str, Any] = next(
-        (x for x in json.loads(addrs.stdout) if x.get("ifname") == name), {}
-    )
-    out_routes = [
-        r
-        for res in routes
-        for r in json.loads(res.stdout or "[]")
-        if r.get("dev") == name
-        and r.get("protocol") != "kernel"
-        and r.get("table") not in ("local",)
-    ]
+def _pod_side(netns: str, peer_index: int) -> dict[str, Any]:
+    """The pod end of a veth: name, MAC, MTU, addresses and routes (netlink in netns)."""
+    from pyroute2 import IPRoute
+
+    from cniscrub.node.netns_enter import entered
+
+    with entered(netns), IPRoute() as ipr:
+        links = ipr.get_links(peer_index)
+        if not links:
+            return {"netns": netns, "error": f"no link {peer_index} in {netns}"}
+        link = links[0]
+        addrs = [
+            f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}"
+            for a in ipr.get_addr(index=peer_index)
+            if a["scope"] != 253  # link scope: derived from the MAC
+        ]
+        routes = []
+        for r in ipr.route("dump"):
+            table = r.get_attr("RTA_TABLE") or r["table"]
+            if r.get_attr("RTA_OIF") != peer_index or r["proto"] == 2 or table == 255:
+                continue
+            dst = r.get_attr("RTA_DST")
+            routes.append(
+                {
+                    "family": 6 if r["family"] == 10 else 4,
+                    "dst": f"{dst}/{r['dst_len']}" if dst else "default",
+                    "gateway": r.get_attr("RTA_GATEWAY"),
+                }
+            )
     return {
         "netns": netns,
-        "ifname": name,
-        "mac": link.get("address"),
-        "mtu": link.get("mtu"),
-        "up": "UP" in link.get("flags", []),
-        "addresses": [
-            f"{i['local']}/{i['prefixlen']}"
-            for i in addr.get("addr_info", [])
-            if i.get("scope") != "link"
-        ],
-        "routes": out_routes,
+        "ifname": link.get_attr("IFLA_IFNAME"),
+        "mac": link.get_attr("IFLA_ADDRESS"),
+        "mtu": link.get_attr("IFLA_MTU"),
+        "up": bool(link["flags"] & 1),
+        "addresses": addrs,
+        "routes": routes,
     }
 
 
@@ -120,7 +118,7 @@ def backup(fs: RootFS, runner: Runner, journal: Journal, a: Action) -> dict[str,
         if a.kind == "link" and d["kind"] == "veth":
             pod = a.data.get("pod") or {}
             if pod.get("netns") and os.path.exists(pod["netns"]):
-                payload["pod"] = _pod_side(runner, pod["netns"], d["peer"])
+                payload["pod"] = _pod_side(pod["netns"], d["peer"])
         return payload
     except (OSError, ValueError) as exc:
         raise BackupError(f"cannot back up {a.target}: {exc}") from exc

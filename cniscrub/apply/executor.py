@@ -68,26 +68,29 @@ class Executor:
     ) -> list[dict[str, Any]]:
         ordered = sorted(self.plan.actions, key=lambda a: a.id)
         for group in batches(ordered):
-            ready = [a for a in group if self._backup(a, on_result)]
+            events: list[dict[str, Any]] = []
+            ready = [a for a in group if self._backup(a, events, on_result)]
+            self.journal.record_many(events)  # durable BEFORE anything is touched
             if ready:
                 self._execute(ready, on_result)
         return self.results
 
     def _backup(
-        self, a: Action, on_result: Callable[[dict[str, Any]], None] | None
+        self,
+        a: Action,
+        events: list[dict[str, Any]],
+        on_result: Callable[[dict[str, Any]], None] | None,
     ) -> bool:
         if a.id == self.kill_at:
+            self.journal.record_many(events)
             os.kill(os.getpid(), signal.SIGKILL)
         try:
             payload = backup(self.fs, self.runner, self.journal, a)
         except BackupError as exc:
-            self._result(
-                a, "failed", f"backup failed, not touched: {exc}", 0.0, on_result
-            )
+            msg = f"backup failed, not touched: {exc}"
+            self._result(a, "failed", msg, 0.0, on_result)
             return False
-        self.journal.record(
-            {"event": "backup", "action": a.to_json(), "payload": payload}
-        )
+        events.append({"event": "backup", "action": a.to_json(), "payload": payload})
         return True
 
     def _execute(
@@ -96,9 +99,20 @@ class Executor:
         start = time.monotonic()
         errors = self._dispatch(group)
         took = (time.monotonic() - start) / len(group)
+        events = []
         for a in group:
             err = errors.get(a.id)
-            self._result(a, "failed" if err else "applied", err, took, on_result)
+            events.append(
+                self._result(
+                    a,
+                    "failed" if err else "applied",
+                    err,
+                    took,
+                    on_result,
+                    record=False,
+                )
+            )
+        self.journal.record_many(events)
 
     def _dispatch(self, group: list[Action]) -> dict[int, str | None]:
         kind = group[0].kind
@@ -127,7 +141,8 @@ class Executor:
         error: str | None,
         took: float,
         on_result: Callable[[dict[str, Any]], None] | None,
-    ) -> None:
+        record: bool = True,
+    ) -> dict[str, Any]:
         res = {
             "action": a.id,
             "target": a.target,
@@ -135,7 +150,9 @@ class Executor:
             "error": error,
             "duration": round(took, 6),
         }
-        self.journal.record({"event": "result", **res})
+        if record:
+            self.journal.record({"event": "result", **res})
         self.results.append(res)
         if on_result:
             on_result(res)
+        return {"event": "result", **res}

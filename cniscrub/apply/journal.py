@@ -15,6 +15,7 @@ names sort in the order the runs started)::
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import time
@@ -24,6 +25,17 @@ from typing import Any
 from cniscrub.errors import BackupError, RestoreError
 
 DEFAULT_JOURNAL_DIR = "/var/lib/cniscrub/journal"
+
+
+def _syncfs(fd: int) -> None:
+    """One syncfs(2) for the journal's filesystem (blobs + journal), fsync fallback."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.syncfs(fd) == 0:
+            return
+    except (OSError, AttributeError):
+        pass
+    os.fsync(fd)
 
 
 class Journal:
@@ -61,24 +73,23 @@ class Journal:
         return cls(path)
 
     def record(self, event: dict[str, Any]) -> None:
-        line = json.dumps(event, sort_keys=True) + "\n"
-        fd = os.open(
-            os.path.join(self.path, "journal.jsonl"),
-            os.O_WRONLY | os.O_APPEND | os.O_CREAT,
-            0o600,
-        )
+        self.record_many([event])
+
+    def record_many(self, events: list[dict[str, Any]]) -> None:
+        """Append events and make them (and any blobs written so far) durable."""
+        data = "".join(json.dumps(e, sort_keys=True) + "\n" for e in events)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+        fd = os.open(os.path.join(self.path, "journal.jsonl"), flags, 0o600)
         try:
-            os.write(fd, line.encode())
-            os.fsync(fd)
+            os.write(fd, data.encode())
+            _syncfs(fd)
         finally:
             os.close(fd)
 
     def save_blob(self, name: str, data: bytes) -> str:
-        path = os.path.join(self.path, "blobs", name)
-        with open(path, "wb") as fh:
+        """Write a blob; it becomes durable with the next :meth:`record_many`."""
+        with open(os.path.join(self.path, "blobs", name), "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         return name
 
     def blob(self, name: str) -> bytes:

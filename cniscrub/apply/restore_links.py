@@ -110,7 +110,8 @@ def _pod_side(runner: Runner, pod: dict[str, Any]) -> None:
     if pod.get("up"):
         runner.run([*ns, "link", "set", name, "up"])
     for r in pod["routes"]:
-        argv = [*ns, "-6" if ":" in r["dst"] else "-4", "route", "replace", r["dst"]]
+        fam = "-6" if r.get("family") == 6 else "-4"
+        argv = [*ns, fam, "route", "replace", r["dst"]]
         if r.get("gateway"):
             argv += ["via", r["gateway"]]
         runner.run([*argv, "dev", name]).check()

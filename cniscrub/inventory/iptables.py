@@ -130,10 +130,12 @@ def parse(text: str, backend: str, family: int) -> list[Resource]:
                 },
             )
             ch["rules"].append(spec)
-            try:
-                tokens = shlex.split(spec)
-            except ValueError:
-                tokens = spec.split()
+            tokens = spec.split()  # shlex only when quoting is present (fast path)
+            if '"' in spec or "'" in spec:
+                try:
+                    tokens = shlex.split(spec)
+                except ValueError:
+                    pass
             data = {
                 "backend": backend,
                 "family": family,

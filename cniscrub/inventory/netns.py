@@ -19,16 +19,13 @@ from cniscrub.node.rootfs import RootFS
 NETNS_DIRS = ("/run/netns", "/var/run/netns")
 
 
-def _nsid(path: str) -> int | None:
-    from pyroute2 import IPRoute
-
+def _nsid(ipr: Any, path: str) -> int | None:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:
         return None
     try:
-        with IPRoute() as ipr:
-            res = ipr.get_netnsid(fd=fd)
+        res = ipr.get_netnsid(fd=fd)
         nsid = res.get("nsid") if isinstance(res, dict) else None
         return nsid if isinstance(nsid, int) and nsid >= 0 else None
     except Exception:  # a stale bind mount or a non-netns file
@@ -38,6 +35,13 @@ def _nsid(path: str) -> int | None:
 
 
 def collect(fs: RootFS) -> list[dict[str, Any]]:
+    from pyroute2 import IPRoute
+
+    with IPRoute() as ipr:
+        return _collect(fs, ipr)
+
+
+def _collect(fs: RootFS, ipr: Any) -> list[dict[str, Any]]:
     seen: set[str] = set()
     out = []
     places = [(fs, base) for base in NETNS_DIRS]
@@ -53,7 +57,7 @@ def collect(fs: RootFS) -> list[dict[str, Any]]:
             if real in seen:
                 continue
             seen.add(real)
-            out.append({"path": real, "nsid": _nsid(real)})
+            out.append({"path": real, "nsid": _nsid(ipr, real)})
     return out
 
 
