@@ -39,7 +39,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--provider",
         default="sandbox",
-        choices=["sandbox", "kind"],
+        choices=["sandbox"],  # kind: the next provider, behind the same interface
         help="where clusters come from (default: sandbox)",
     )
     group.addoption(

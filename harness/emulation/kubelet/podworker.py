@@ -199,6 +199,7 @@ class PodWorker:
             rc = await proc.wait() if proc else -1
             if rc == 0:
                 self.status.init_done(c["name"])
+                self.k.status_wake.set()  # e.g. an install-cni container wrote a conflist
                 return
             if proc:
                 self.status.init_failed(c["name"], rc, attempt)

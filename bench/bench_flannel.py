@@ -1,0 +1,149 @@
+"""Benchmark of the sandbox control plane and Flannel emulation (issues #3 and #4).
+
+Prints a table; asserts nothing. Rows:
+
+* pod time-to-Running on a node with a working bridge conflist (real CNI ADD), median
+  of N pods created one after another;
+* 3-node cluster up (with control plane) + Flannel installed (``kubectl apply -f`` until
+  every node is Ready with FlannelIsUp) + 6 pods Running;
+* ``cniscrub-lab reproduce`` end to end (a subprocess, as a user runs it).
+
+    python bench/bench_flannel.py [--pods 10] [--version v0.27.3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+from kubernetes import client
+
+from harness import flannel_install
+from harness.emulation.controlplane.hook import install as install_controlplane
+from harness.kube import api_client, kubectl
+from harness.providers.base import ClusterSpec
+from harness.providers.sandbox import SandboxProvider
+
+CONFLIST = json.dumps(
+    {
+        "cniVersion": "0.3.1",
+        "name": "cbr0",
+        "plugins": [
+            {
+                "type": "bridge",
+                "bridge": "cni0",
+                "isGateway": True,
+                "ipam": {
+                    "type": "host-local",
+                    "ranges": [[{"subnet": "10.244.1.0/24"}]],
+                },
+            }
+        ],
+    }
+)
+
+
+def pod(name: str, node: str | None = None) -> dict:
+    spec: dict = {
+        "terminationGracePeriodSeconds": 1,
+        "containers": [{"name": "c", "image": "busybox", "command": ["sleep", "3600"]}],
+    }
+    if node:
+        spec["nodeName"] = node
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}
+
+
+def wait_running(core: client.CoreV1Api, names: list[str], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        items = core.list_namespaced_pod("default").items
+        phase = {p.metadata.name: p.status.phase for p in items}
+        if all(phase.get(n) == "Running" for n in names):
+            return
+        time.sleep(0.005)
+    raise TimeoutError(f"pods {names} not Running after {timeout}s")
+
+
+def time_to_running(provider: SandboxProvider, count: int) -> list[float]:
+    cluster = provider.create(ClusterSpec(name="bench-pod", nodes=2))
+    try:
+        node = cluster.nodes[1]
+        node.write_file("/etc/cni/net.d/10-bridge.conflist", CONFLIST)
+        core = client.CoreV1Api(api_client(cluster))
+        out = []
+        for i in range(count):
+            start = time.perf_counter()
+            core.create_namespaced_pod("default", pod(f"p{i}", node.name))
+            wait_running(core, [f"p{i}"])
+            out.append(time.perf_counter() - start)
+        return out
+    finally:
+        provider.delete("bench-pod")
+
+
+def flannel_and_pods(provider: SandboxProvider, version: str) -> dict[str, float]:
+    t0 = time.perf_counter()
+    cluster = provider.create(ClusterSpec(name="bench-fl", nodes=3))
+    try:
+        t1 = time.perf_counter()
+        flannel_install.install(cluster, flannel_install.manifest_path(version))
+        t2 = time.perf_counter()
+        core = client.CoreV1Api(api_client(cluster))
+        names = [f"web-{i}" for i in range(6)]
+        for name in names:
+            core.create_namespaced_pod("default", pod(name))
+        wait_running(core, names)
+        t3 = time.perf_counter()
+        kubectl(cluster, "get", "nodes")
+        return {"up": t1 - t0, "flannel": t2 - t1, "pods": t3 - t2, "total": t3 - t0}
+    finally:
+        provider.delete("bench-fl")
+
+
+def reproduce_seconds(version: str) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "harness.cli.main", "reproduce", "--name", "bench-repro",
+         "--flannel-version", version, "--json"],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pods", type=int, default=10)
+    parser.add_argument("--version", default="v0.27.3")
+    args = parser.parse_args()
+    provider = SandboxProvider()
+    install_controlplane(provider)
+    ttr = time_to_running(provider, args.pods)
+    print("  measured pod time-to-Running", file=sys.stderr)
+    fl = flannel_and_pods(provider, args.version)
+    print("  measured flannel install", file=sys.stderr)
+    rep = reproduce_seconds(args.version)
+    print(f"\nsandbox control plane and Flannel {args.version}")
+    print(f"{'measurement':<58} {'seconds':>8}")
+    rows = [
+        (
+            f"pod time-to-Running, median of {args.pods} (real CNI ADD)",
+            statistics.median(ttr),
+        ),
+        (f"pod time-to-Running, max of {args.pods}", max(ttr)),
+        ("3-node cluster up (with control plane)", fl["up"]),
+        ("Flannel installed (apply -f until FlannelIsUp on all nodes)", fl["flannel"]),
+        ("6 pods Running after that", fl["pods"]),
+        ("cluster + Flannel + 6 pods Running", fl["total"]),
+        ("cniscrub-lab reproduce end to end", rep),
+    ]
+    for label, value in rows:
+        print(f"{label:<58} {value:>8.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
