@@ -84,6 +84,7 @@ def run_one(size: str, cleaner: str) -> Row:
             row |= {"plan_s": plan.seconds if plan.ok else None, "plan_note": plan.note}
             if plan.ok:
                 nodestate.verify(node)  # plan must not have changed anything
+        os.sync()  # on a real node the residue was written long ago
         time.sleep(SETTLE)
         res = run_in_node(node.netns, cleaner, node.root, node.journal, size)
         note = res.note if row.get("plan_s") or cleaner != "cniscrub" else "plan failed"
