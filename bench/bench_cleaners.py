@@ -11,6 +11,9 @@ timed on the fresh node before ``cniscrub apply`` (and checked read-only).
 With ``--repeat N`` the cleaners run interleaved N times and the median time is
 reported. ``oracle`` (exact batched deletion told the manifest, see
 cleaners/oracle.py) is an optional reference floor; ``noop`` a census baseline.
+"flannel left" and "foreign lost" count objects of every kind (link, address,
+route, neighbour, FDB entry, iptables chain and rule, file or dir; identities in
+cleaners/spec.py) as left/total; ``--json`` has them per kind and per step.
 Needs root. Progress goes to stderr, the table to stdout.
 """
 
