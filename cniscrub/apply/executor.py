@@ -68,11 +68,20 @@ class Executor:
     ) -> list[dict[str, Any]]:
         ordered = sorted(self.plan.actions, key=lambda a: a.id)
         for group in batches(ordered):
+            start = time.monotonic()
             events: list[dict[str, Any]] = []
             ready = [a for a in group if self._backup(a, events, on_result)]
             self.journal.record_many(events)  # durable BEFORE anything is touched
+            backed_up = time.monotonic()
             if ready:
                 self._execute(ready, on_result)
+            log.debug(
+                "batch %s x%d: backup %.3fs, execute %.3fs",
+                _batch_key(group[0]),
+                len(group),
+                backed_up - start,
+                time.monotonic() - backed_up,
+            )
         return self.results
 
     def _backup(

@@ -49,16 +49,21 @@ class Policy:
     force: bool = False
 
 
-def _rank(c: Claim) -> tuple[int, int, str]:
-    kind = c.resource.kind
+def _rank(c: Claim) -> tuple[int, str, int, str]:
+    """Sort key: phase, batch (one iptables transaction per table and backend), order
+    inside the batch (jump rules before the chains they target), then key."""
+    kind, d = c.resource.kind, c.resource.data
     if kind == "file":
-        ftype = c.resource.data.get("type")
         conf_first = 0 if c.resource.key.startswith("/etc/cni/") else 1
-        return (3, conf_first if ftype != "dir" else 9, _dir_depth_key(c.resource.key))
+        inner = conf_first if d.get("type") != "dir" else 9
+        return (3, "", inner, _dir_depth_key(c.resource.key))
     phase, rank = ORDER[kind]
+    batch = ""
+    if kind in ("ipt_rule", "ipt_chain"):
+        batch = f"{d['backend']}:{d['family']}:{d['table']}"
     if kind == "link":  # veths before their bridge is irrelevant: one batch
-        rank = 0 if c.resource.data["kind"] == "veth" else 1
-    return (("netfilter", "routes", "links").index(phase), rank, c.resource.key)
+        rank = 0 if d["kind"] == "veth" else 1
+    return (("netfilter", "routes", "links").index(phase), batch, rank, c.resource.key)
 
 
 def _dir_depth_key(path: str) -> str:

@@ -132,3 +132,16 @@ def test_fingerprint_ignores_foreign_changes_but_not_flannel_ones() -> None:
         f for f in ours["raw"]["files"] if not f["path"].endswith("lock")
     ]
     assert _plan(ours).fingerprint != base
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_one_iptables_transaction_per_table_and_backend(case: str) -> None:
+    from cniscrub.apply.executor import batches
+
+    keys = [
+        g[0].data["resource"]["data"]
+        for g in batches(_plan(_doc(case)).actions)
+        if g[0].kind in ("ipt_rule", "ipt_chain")
+    ]
+    tables = [(d["backend"], d["family"], d["table"]) for d in keys]
+    assert len(tables) == len(set(tables))
