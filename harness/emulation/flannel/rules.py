@@ -91,6 +91,7 @@ def restore_payload(rules: list[Rule], *, delete: list[Rule] | None = None) -> s
     for table in dict.fromkeys(r.table for r in rules):
         out.append(f"*{table}")
         out.append(f":{own_chain(table)} - [0:0]")
+        out.append(f"-F {own_chain(table)}")  # explicit, whatever the backend
         out += [d.line("-D") for d in delete or [] if d.table == table]
         out += [r.line("-A") for r in rules if r.table == table]
         out.append("COMMIT")

@@ -59,7 +59,7 @@ def test_restore_payload_declares_chain_per_table() -> None:
     # fact: flannel-footprint.md §2.4 (applied with iptables-restore --noflush)
     payload = restore_payload(masq_rules(NET, POD) + forward_rules(NET))
     lines = payload.splitlines()
-    assert lines[0:2] == ["*nat", ":FLANNEL-POSTRTG - [0:0]"]
+    assert lines[0:3] == ["*nat", ":FLANNEL-POSTRTG - [0:0]", "-F FLANNEL-POSTRTG"]
     assert lines.count("COMMIT") == 2
     assert ":FLANNEL-FWD - [0:0]" in lines
     assert lines[-1] == "COMMIT"
