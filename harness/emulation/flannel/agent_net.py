@@ -7,6 +7,7 @@ facade hides vxlan (one device per family) versus host-gw from the agent.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 from dataclasses import dataclass
@@ -50,11 +51,19 @@ def _addrs(ipr: IPRoute, index: int, family: int) -> list[tuple[str, int]]:
     return out
 
 
+def _by_address(ipr: IPRoute, value: str) -> list[int]:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return []
+    return [int(a["index"]) for a in ipr.get_addr() if a.get("IFA_ADDRESS") == value]
+
+
 def pick_ext_iface(ipr: IPRoute, ifaces: list[str], ipv6: bool = False) -> ExtIface:
     """``--iface`` (first that exists) or the default-route interface."""
     index = 0
-    for name in ifaces:
-        found = ipr.link_lookup(ifname=name)
+    for name in ifaces:  # a name or an address, as flanneld's --iface accepts
+        found = ipr.link_lookup(ifname=name) or _by_address(ipr, name)
         if found:
             index = found[0]
             break

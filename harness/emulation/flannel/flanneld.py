@@ -138,6 +138,10 @@ class Agent:
         if node is None:
             return 0
         check_lease(node, conf)
+        if opts.ip_blackhole_route:
+            log.warning(
+                "--ip-blackhole-route is not emulated; no blackhole route added"
+            )
         self.node_annotations = node.annotations
         ipr = IPRoute()
         try:

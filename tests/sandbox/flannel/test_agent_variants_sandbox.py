@@ -104,3 +104,14 @@ def test_healthz_and_readyz_v0289(lab: Lab) -> None:
     )
     out = n1.ns([sys.executable, "-c", code]).stdout.split()
     assert out == ["200", "200"]
+
+
+@pytest.mark.parametrize("iface", ["eth0", "198.18.0.1"])
+def test_iface_flag_by_name_or_address(lab: Lab, iface: str) -> None:
+    # fact: flannel-footprint.md §2.3 (VtepDevIndex = external interface, local = its IP)
+    n1, _ = lab.nodes
+    n1.ns(["ip", "route", "del", "default"])  # --iface does not need a default route
+    flags = ("--ip-masq", "--kube-subnet-mgr", f"--iface={iface}")
+    n1.start_flanneld("v0.27.3", NETCONF, flags=flags)
+    data = link(n1, "flannel.1")["linkinfo"]["info_data"]  # type: ignore[index]
+    assert (data["link"], data["local"]) == ("eth0", "198.18.0.1")
