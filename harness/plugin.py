@@ -15,7 +15,7 @@ their lifetime owner, so ``cniscrub-lab gc`` recognises and removes them.
 
 from __future__ import annotations
 
-import argparse
+import importlib.util
 import os
 import shutil
 import signal
@@ -45,15 +45,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--nodes", type=int, default=3, help="nodes per cluster (default 3)"
     )
-    try:  # pytest-kind defines the same flag; share its destination
+    if importlib.util.find_spec("pytest_kind") is None:
+        # pytest-kind, when installed, defines the same flag with the same meaning
         group.addoption(
             "--keep-cluster",
             action="store_true",
             dest="keep_cluster",
             help="leave clusters running after the session",
         )
-    except (ValueError, argparse.ArgumentError):
-        pass
     group.addoption(
         "--flannel-version",
         default="v0.27.3",
@@ -161,7 +160,7 @@ def _factory(
     request: pytest.FixtureRequest, provider: SandboxProvider
 ) -> Iterator[ClusterFactory]:
     made: list[str] = []
-    keep = bool(request.config.getoption("keep_cluster"))
+    keep = bool(request.config.getoption("keep_cluster", default=False))
     creator = os.getpid()
 
     def make(nodes: int = 3, name: str | None = None, **kw: object) -> SandboxCluster:
