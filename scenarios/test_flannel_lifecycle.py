@@ -13,7 +13,7 @@ import json
 import pytest
 
 from harness import checks, flannel_install
-from harness.kube import kubectl_json
+from harness.kube import kubectl, kubectl_json
 from harness.providers.sandbox import SandboxCluster
 from harness.reproduce import cleaner_argv
 from harness.wait import until
@@ -108,6 +108,48 @@ def test_installed_state_matches_the_facts(
             "FlannelIsUp",
             "Flannel is running on this node",
         )
+
+
+def test_pod_traffic_crosses_nodes_through_flannel_1(
+    installed: tuple[SandboxCluster, str],
+) -> None:
+    cluster, version = installed
+    from harness.reproduce import Reproduction, cross_node_ping, pod_netns, start_pods
+
+    r = Reproduction(
+        cluster, flannel_install.manifest_path(version), version, "containerd-1.7"
+    )
+    start_pods(r, per_worker=1)
+    pods = kubectl_json(cluster, "get", "pods", "-l", "app=web")["items"]
+    src, dst = pods[0], pods[1]
+    assert src["spec"]["nodeName"] != dst["spec"]["nodeName"]
+    node = cluster.node(src["spec"]["nodeName"])
+
+    def tx() -> int:
+        stats = json.loads(
+            node.exec(["ip", "-s", "-j", "link", "show", "flannel.1"]).stdout
+        )
+        return int(stats[0]["stats64"]["tx"]["packets"])
+
+    before = tx()
+    netns = pod_netns(node, src["status"]["podIP"])
+    node.exec(
+        [
+            "ip",
+            "netns",
+            "exec",
+            netns,
+            "ping",
+            "-c",
+            "3",
+            "-W",
+            "2",
+            dst["status"]["podIP"],
+        ]
+    )
+    assert tx() - before >= 3  # the echo requests left through the vxlan device
+    assert cross_node_ping(r)[0]
+    kubectl(cluster, "delete", "pods", "-l", "app=web", "--wait=true", "--timeout=60s")
 
 
 def test_residue_after_kubectl_delete_is_the_versions(
