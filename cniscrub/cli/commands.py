@@ -126,9 +126,27 @@ def cmd_apply(args: argparse.Namespace) -> ExitCode:
             None if args.json else (lambda r: _out(args, {}, list(result_lines([r]))))
         )
         results = Executor(RootFS(args.root), LocalRunner(), journal, plan).run(live)
-    after = make_plan(args.root, cni)
     failed = [r for r in results if r["status"] == "failed"]
     code = ExitCode.PARTIAL if failed else ExitCode.OK
+    if args.no_verify:
+        doc = {
+            "schema": "cniscrub/apply/v1",
+            "plan": plan.to_json(),
+            "journal": journal.path,
+            "results": results,
+            "verify": None,
+            "exit_code": int(code),
+        }
+        _out(
+            args,
+            doc,
+            [
+                f"[apply] journal: {journal.path}",
+                f"[apply] {len(results) - len(failed)} applied, {len(failed)} failed",
+            ],
+        )
+        return code
+    after = make_plan(args.root, cni)
     doc = {
         "schema": "cniscrub/apply/v1",
         "plan": plan.to_json(),

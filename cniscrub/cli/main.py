@@ -110,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run even though a flanneld process is running",
     )
+    p.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="skip the inventory + plan pass after applying (faster; run "
+        "`cniscrub verify` afterwards)",
+    )
     p = sub.add_parser(
         "verify",
         help="exit 0 when no residue is left, 2 otherwise",

@@ -23,23 +23,46 @@ ARGV = ["nft", "-j", "list", "tables"]
 XT_TABLES = {"filter", "nat", "mangle", "raw", "security"}
 
 
+NFPROTO = {1: "inet", 2: "ip", 3: "arp", 5: "netdev", 7: "bridge", 10: "ip6"}
+
+
+def _table_names(runner: Runner) -> list[tuple[str, str]] | None:
+    """(family, name) of every table: over netlink (cheap even with 10k rules), else
+    through ``nft -j list tables``; None if neither works."""
+    try:
+        from pyroute2.nftables.main import NFTables
+
+        with NFTables(nfgen_family=0) as nft:  # NFPROTO_UNSPEC: every family
+            return [
+                (
+                    NFPROTO.get(t["nfgen_family"], str(t["nfgen_family"])),
+                    t.get_attr("NFTA_TABLE_NAME"),
+                )
+                for t in nft.get_tables()
+            ]
+    except Exception:  # no nf_tables netlink support: fall back to the nft binary
+        res = runner.run(ARGV)
+        if not res.ok:
+            return None
+        items = json.loads(res.stdout or "{}").get("nftables", [])
+        return [
+            (i["table"]["family"], i["table"]["name"]) for i in items if "table" in i
+        ]
+
+
 def collect(runner: Runner) -> tuple[str, list[str]]:
-    """``nft -j list tables``, then the full JSON of every non-xtables table (listing
-    the whole ruleset would translate every iptables-nft rule: slow on big nodes)."""
+    """Table names, then the full JSON of every table iptables-nft does not own
+    (listing the whole ruleset would translate every iptables-nft rule: slow)."""
     empty = '{"nftables": []}'
     if not runner.which("nft"):
         return empty, ["nftables not inspected: no nft binary"]
-    res = runner.run(ARGV)
-    if not res.ok:
-        return empty, [f"nft failed (exit {res.rc}): {res.stderr[:200]}"]
+    names = _table_names(runner)
+    if names is None:
+        return empty, ["nftables not inspected: cannot list tables"]
     items: list[Any] = []
-    for item in json.loads(res.stdout or empty).get("nftables", []):
-        table = item.get("table")
-        if not table:
-            continue
-        fam, name = table["family"], table["name"]
+    for fam, name in names:
         if fam in ("ip", "ip6") and name in XT_TABLES:
-            items.append(item)
+            items.append({"table": {"family": fam, "name": name}})
             continue
         one = runner.run(["nft", "-j", "list", "table", fam, name])
         if one.ok:
