@@ -5,6 +5,7 @@ Every spec below reproduces upstream behaviour and cites it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from csb_nodebuilder import NET4, NET6, POD4, POD6, Node
@@ -196,6 +197,32 @@ def vxlan(node: Node, peers: int, dual: bool) -> None:
         node.exec(["ip", "-batch", "-"], "\n".join(batch) + "\n")
 
 
+def udp(node: Node) -> None:
+    # fact: flannel-footprint.md §2.3 udp (tun flannel0, <lease IP>/32, Network route)
+    node.ip("tuntap", "add", "mode", "tun", "name", "flannel0")
+    node.ip("addr", "add", "10.244.1.0/32", "dev", "flannel0")
+    node.ip("link", "set", "flannel0", "mtu", "1472", "up")
+    node.ip("route", "add", NET4, "dev", "flannel0")
+
+
+def bridge_masq(node: Node, backend: str, pods: int, network: str = "cbr0") -> None:
+    # fact: flannel-footprint.md §4 (bridge ipMasq chains CNI-<24 hex> commented
+    # name: "<network>" id: "<containerID>", jumped to from POSTROUTING per pod IP)
+    lines = ["*nat"]
+    for i in range(pods):
+        cid = f"{i:064x}" if network == "cbr0" else f"{i + 90:064x}"
+        chain = f"CNI-{hashlib.sha512((network + cid).encode()).hexdigest()[:24]}"
+        ip = f"10.244.1.{i + 2}" if network == "cbr0" else f"198.19.88.{i + 5}"
+        comment = f'-m comment --comment "name: \\"{network}\\" id: \\"{cid}\\""'
+        lines += [
+            f":{chain} - [0:0]",
+            f"-A POSTROUTING -s {ip}/32 {comment} -j {chain}",
+            f"-A {chain} -d {ip.rsplit('.', 1)[0]}.0/24 {comment} -j ACCEPT",
+            f"-A {chain} ! -d 224.0.0.0/4 {comment} -j MASQUERADE",
+        ]
+    node.ipt(backend, 4, "\n".join([*lines, "COMMIT", ""]))
+
+
 def host_gw(node: Node, peers: int) -> None:
     # fact: flannel-footprint.md §2.3 host-gw (<peer podCIDR> via <peer IP> dev <ext>)
     lines = [
@@ -246,6 +273,8 @@ def flannel(
     dual: bool = False,
     nft_mode: bool = False,
     host_gw_mode: bool = False,
+    udp_mode: bool = False,
+    no_ip_masq: bool = False,
     peers: int = 3,
     pods: int = 2,
     blackhole: bool = False,
@@ -253,6 +282,8 @@ def flannel(
     """Residue of one Flannel install (iptables rules in ``backend``)."""
     if host_gw_mode:
         host_gw(node, peers)
+    elif udp_mode:
+        udp(node)
     else:
         vxlan(node, peers, dual)
     bridge_and_pods(node, pods, dual)
@@ -267,7 +298,11 @@ def flannel(
     if dual:
         fams.append((6, NET6, POD6, "ff00::/8"))
     for fam, net, pod, mcast in fams:
-        if version == "v0.26":
+        if no_ip_masq:  # fact: §2.4 FLANNEL-FWD exists with or without --ip-masq
+            node.ipt(backend, fam, forward_rules(net))
+            if fam == 4:
+                bridge_masq(node, backend, pods)
+        elif version == "v0.26":
             for text in empty_chains():
                 node.ipt(backend, fam, text)
         else:
