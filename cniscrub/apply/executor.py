@@ -32,6 +32,12 @@ log = logging.getLogger(__name__)
 KILL_ENV = "CNISCRUB_DEBUG_KILL_AT"
 
 
+def slim(a: Action) -> dict[str, Any]:
+    """What a journal needs of an action (the full action is in plan.json)."""
+    pos = a.data.get("resource", {}).get("data", {}).get("pos", 0)
+    return {"id": a.id, "kind": a.kind, "key": a.key, "target": a.target, "pos": pos}
+
+
 def batches(actions: Sequence[Action]) -> list[list[Action]]:
     """Group consecutive actions that execute together."""
     out: list[list[Action]] = []
@@ -99,7 +105,7 @@ class Executor:
             msg = f"backup failed, not touched: {exc}"
             self._result(a, "failed", msg, 0.0, on_result)
             return False
-        events.append({"event": "backup", "action": a.to_json(), "payload": payload})
+        events.append({"event": "backup", "action": slim(a), "payload": payload})
         return True
 
     def _execute(

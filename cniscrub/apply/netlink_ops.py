@@ -61,6 +61,16 @@ def delete_routes(actions: Sequence[Action]) -> dict[int, str | None]:
     return out
 
 
+def _exists(ipr: Any, a: Action) -> bool:
+    from pyroute2.netlink.exceptions import NetlinkError
+
+    try:
+        links = ipr.get_links(a.data["resource"]["data"]["index"])
+    except NetlinkError:
+        return False
+    return any(link.get_attr("IFLA_IFNAME") == a.key for link in links)
+
+
 def delete_links(actions: Sequence[Action]) -> dict[int, str | None]:
     """Delete all links of ``actions`` in one group operation."""
     from pyroute2 import IPRoute
@@ -92,7 +102,6 @@ def delete_links(actions: Sequence[Action]) -> dict[int, str | None]:
                 for a in moved:
                     out[a.id] = f"group delete failed: {exc}"
                 return out
-        remaining = {link.get_attr("IFLA_IFNAME") for link in ipr.get_links()}
-        for a in moved:
-            out[a.id] = f"{a.key} still present" if a.key in remaining else None
+        for a in moved:  # cheap per-index check instead of a second full dump
+            out[a.id] = f"{a.key} still present" if _exists(ipr, a) else None
     return out

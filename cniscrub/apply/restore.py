@@ -26,7 +26,7 @@ RANK = {"file": 0, "link": 1, "route": 2, "nft_table": 3, "ipt_chain": 4, "ipt_r
 
 def restore_order(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     def key(a: dict[str, Any]) -> tuple[int, int, int]:
-        pos = a.get("data", {}).get("resource", {}).get("data", {}).get("pos", 0)
+        pos = a.get("pos", 0)
         return (RANK[a["kind"]], -a["id"] if a["kind"] != "ipt_rule" else 0, pos)
 
     return sorted(actions, key=key)
