@@ -91,33 +91,71 @@ def _confirm(args: argparse.Namespace, plan: Plan) -> bool:
     return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
+def _apply_doc(
+    plan: Plan,
+    journal: str | None,
+    results: list[dict[str, Any]],
+    verify: dict[str, Any] | None,
+    code: ExitCode,
+) -> dict[str, Any]:
+    return {
+        "schema": "cniscrub/apply/v1",
+        "plan": plan.to_json(),
+        "journal": journal,
+        "results": results,
+        "verify": verify,
+        "exit_code": int(code),
+    }
+
+
+def _checked_plan(args: argparse.Namespace, saved: Plan | None, cni: str) -> Plan:
+    """A fresh plan; a saved one must still match the node (else StalePlanError)."""
+    plan = make_plan(args.root, cni, args.force)
+    if saved and saved.fingerprint != plan.fingerprint:
+        raise StalePlanError(
+            f"plan {saved.plan_id} is stale: the node changed (now "
+            f"{plan.plan_id}); run `cniscrub plan` again"
+        )
+    return plan
+
+
+def _report_apply(
+    args: argparse.Namespace,
+    cni: str,
+    plan: Plan,
+    journal: str,
+    results: list[dict[str, Any]],
+) -> ExitCode:
+    failed = [r for r in results if r["status"] == "failed"]
+    code = ExitCode.PARTIAL if failed else ExitCode.OK
+    lines = [f"[apply] journal: {journal}"]
+    verify = None
+    if not args.no_verify:
+        after = make_plan(args.root, cni)
+        verify = {"clean": after.empty, "remaining": len(after.actions)}
+        lines.append(
+            "[verify] ✓ clean"
+            if after.empty
+            else f"[verify] ✗ {len(after.actions)} left"
+        )
+    lines.append(f"[apply] {len(results) - len(failed)} applied, {len(failed)} failed")
+    _out(args, _apply_doc(plan, journal, results, verify, code), lines)
+    return code
+
+
 def cmd_apply(args: argparse.Namespace) -> ExitCode:
     from cniscrub.apply.executor import Executor
 
     saved = _load_plan(args.plan_file) if args.plan_file else None
     cni = saved.cni if saved else args.cni
     with CleanerLock(args.lock_file):
-        plan = make_plan(args.root, cni, args.force)
-        if saved and saved.fingerprint != plan.fingerprint:
-            raise StalePlanError(
-                f"plan {saved.plan_id} is stale: the node changed (now "
-                f"{plan.plan_id}); run `cniscrub plan` again"
-            )
+        plan = _checked_plan(args, saved, cni)
         if plan.blockers and not args.force:
             _err("refused: " + "; ".join(plan.blockers) + " (use --force to override)")
             return ExitCode.REFUSED
         if plan.empty:
-            _out(
-                args,
-                {
-                    "schema": "cniscrub/apply/v1",
-                    "plan": plan.to_json(),
-                    "journal": None,
-                    "results": [],
-                    "exit_code": 0,
-                },
-                [f"[apply] plan {plan.plan_id}: nothing to do"],
-            )
+            done = f"[apply] plan {plan.plan_id}: nothing to do"
+            _out(args, _apply_doc(plan, None, [], None, ExitCode.OK), [done])
             return ExitCode.OK
         if not _confirm(args, plan):
             return ExitCode.REFUSED
@@ -126,42 +164,7 @@ def cmd_apply(args: argparse.Namespace) -> ExitCode:
             None if args.json else (lambda r: _out(args, {}, list(result_lines([r]))))
         )
         results = Executor(RootFS(args.root), LocalRunner(), journal, plan).run(live)
-    failed = [r for r in results if r["status"] == "failed"]
-    code = ExitCode.PARTIAL if failed else ExitCode.OK
-    if args.no_verify:
-        doc = {
-            "schema": "cniscrub/apply/v1",
-            "plan": plan.to_json(),
-            "journal": journal.path,
-            "results": results,
-            "verify": None,
-            "exit_code": int(code),
-        }
-        _out(
-            args,
-            doc,
-            [
-                f"[apply] journal: {journal.path}",
-                f"[apply] {len(results) - len(failed)} applied, {len(failed)} failed",
-            ],
-        )
-        return code
-    after = make_plan(args.root, cni)
-    doc = {
-        "schema": "cniscrub/apply/v1",
-        "plan": plan.to_json(),
-        "journal": journal.path,
-        "results": results,
-        "verify": {"clean": after.empty, "remaining": len(after.actions)},
-        "exit_code": int(code),
-    }
-    lines = [
-        f"[apply] journal: {journal.path}",
-        f"[verify] {'✓ clean' if after.empty else f'✗ {len(after.actions)} left'}",
-        f"[apply] {len(results) - len(failed)} applied, {len(failed)} failed",
-    ]
-    _out(args, doc, lines)
-    return code
+    return _report_apply(args, cni, plan, journal.path, results)
 
 
 def cmd_restore(args: argparse.Namespace) -> ExitCode:

@@ -65,32 +65,7 @@ def _locking(p: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="cniscrub",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "--version", action="version", version=f"cniscrub {__version__}"
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    p = sub.add_parser(
-        "plan",
-        help="show what would be removed (exit 2 if anything)",
-        description="Inventory the node and print the plan: every action "
-        "with its evidence, then what is left alone and why. Changes nothing.",
-    )
-    _common(p)
-    p.add_argument(
-        "--out", metavar="PLAN", help="also save the plan as JSON for `apply PLAN`"
-    )
-    p = sub.add_parser(
-        "apply",
-        help="back up and remove the residue",
-        description="Take the lock, refuse while flanneld runs, back up every "
-        "object into a journal, remove in a safe order, then verify.",
-    )
+def _apply_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "plan_file",
         nargs="?",
@@ -116,23 +91,56 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip the inventory + plan pass after applying (faster; run "
         "`cniscrub verify` afterwards)",
     )
-    p = sub.add_parser(
-        "verify",
-        help="exit 0 when no residue is left, 2 otherwise",
-        description="Inventory + plan again; clean means the plan is empty.",
+
+
+SUBCOMMANDS = {  # name: (one-line help, description)
+    "plan": (
+        "show what would be removed (exit 2 if anything)",
+        "Inventory the node and print the plan: every action with its evidence, "
+        "then what is left alone and why. Changes nothing.",
+    ),
+    "apply": (
+        "back up and remove the residue",
+        "Take the lock, refuse while flanneld runs, back up every object into a "
+        "journal, remove in a safe order, then verify.",
+    ),
+    "verify": (
+        "exit 0 when no residue is left, 2 otherwise",
+        "Inventory + plan again; clean means the plan is empty.",
+    ),
+    "restore": (
+        "put back everything a journal removed",
+        "Replay a journal in reverse: files, links with their addresses/"
+        "routes/neighbours/FDB, routes, nft tables, iptables rules.",
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cniscrub",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _common(p)
-    p = sub.add_parser(
-        "restore",
-        help="put back everything a journal removed",
-        description="Replay a journal in reverse: files, links with their "
-        "addresses/routes/neighbours/FDB, routes, nft tables, iptables rules.",
+    parser.add_argument(
+        "--version", action="version", version=f"cniscrub {__version__}"
     )
-    p.add_argument(
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    subs = {
+        name: sub.add_parser(name, help=h, description=d)
+        for name, (h, d) in SUBCOMMANDS.items()
+    }
+    _common(subs["plan"])
+    subs["plan"].add_argument(
+        "--out", metavar="PLAN", help="also save the plan as JSON for `apply PLAN`"
+    )
+    _apply_options(subs["apply"])
+    _common(subs["verify"])
+    subs["restore"].add_argument(
         "journal", metavar="JOURNAL", help="a journal directory written by apply"
     )
-    _common(p, cni=False)
-    _locking(p)
+    _common(subs["restore"], cni=False)
+    _locking(subs["restore"])
     return parser
 
 

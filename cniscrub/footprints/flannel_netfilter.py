@@ -43,19 +43,20 @@ def where(d: dict[str, object]) -> str:
     return f"{d['table']}, {d['backend']} backend, IPv{d['family']}"
 
 
-def _chain_rules(inv: Inventory, chain: Resource) -> list[Resource]:
-    pre = chain.key + ":"
-    return [r for r in inv.of("ipt_rule") if r.key.startswith(pre)]
+def rules_by_chain(inv: Inventory) -> dict[str, list[Resource]]:
+    """Rules grouped by their chain's key, in one pass (big kube-proxy tables)."""
+    out: dict[str, list[Resource]] = {}
+    for r in inv.of("ipt_rule"):
+        out.setdefault(r.key.rsplit(":", 1)[0], []).append(r)
+    return out
 
 
-def _claim_chain(fp: Footprint, inv: Inventory, chain: Resource, why: str) -> None:
-    rules = _chain_rules(inv, chain)
+def _claim_chain(
+    fp: Footprint, chain: Resource, rules: list[Resource], why: str
+) -> None:
     ev = [why, f"{len(rules)} rule(s) in the chain are backed up with it"]
-    fp.claims.append(
-        Claim(
-            chain, f"chain {chain.data['chain']} ({where(dict(chain.data))})", ev, rules
-        )
-    )
+    label = f"chain {chain.data['chain']} ({where(dict(chain.data))})"
+    fp.claims.append(Claim(chain, label, ev, rules))
 
 
 def _cbr0_comment(rules: list[Resource], netname: str) -> bool:
@@ -70,49 +71,49 @@ def _portmap_in_use(fp: Footprint) -> list[str]:
     return [u["path"] for u in users if u["portmap"]]
 
 
-def _claimed_chains(fp: Footprint, inv: Inventory) -> set[str]:
+def _verdict(
+    fp: Footprint, name: str, rules: list[Resource]
+) -> tuple[bool, str] | None:
+    """(owned?, why) for a user chain, or None when it is not worth mentioning."""
     netname = fp.fact("network_name").values[0]
-    installed = fp.fact("portmap").proven or fp.fact("network4").proven
-    hostport_users = _portmap_in_use(fp)
+    if name in FLANNEL_CHAINS:
+        return True, f"chain {name} is created only by flanneld (§2.4)"
+    if (BRIDGE_MASQ.match(name) or PORTMAP_DN.match(name)) and _cbr0_comment(
+        rules, netname
+    ):
+        return True, f'every rule is commented name: "{netname}" (§4)'
+    if name in HOSTPORT:
+        users = _portmap_in_use(fp)
+        if users:
+            return False, "still used by " + ", ".join(users)
+        if fp.fact("portmap").proven or fp.fact("network4").proven:
+            return (
+                True,
+                "portmap chain of Flannel's conf; no other CNI conf uses portmap",
+            )
+        return False, "no evidence Flannel's conf installed portmap"
+    if name.startswith("CNI-") or "FLANNEL" in name.upper():
+        return False, "not proven Flannel's (name/comment)"
+    return None
+
+
+def _claimed_chains(fp: Footprint, inv: Inventory) -> set[str]:
+    by_chain = rules_by_chain(inv)
     owned: set[str] = set()
     for c in inv.of("ipt_chain"):
-        name, d = c.data["chain"], c.data
         if c.data["builtin"]:
             continue
-        rules = _chain_rules(inv, c)
-        if name in FLANNEL_CHAINS:
-            _claim_chain(fp, inv, c, f"chain {name} is created only by flanneld (§2.4)")
-        elif (BRIDGE_MASQ.match(name) or PORTMAP_DN.match(name)) and _cbr0_comment(
-            rules, netname
-        ):
-            _claim_chain(fp, inv, c, f'every rule is commented name: "{netname}" (§4)')
-        elif name in HOSTPORT and installed and not hostport_users:
-            _claim_chain(
-                fp,
-                inv,
-                c,
-                "portmap chain chained by Flannel's conf; no other "
-                "CNI conf uses portmap (§4)",
-            )
-        elif name in HOSTPORT:
-            why = (
-                ("still used by " + ", ".join(hostport_users))
-                if hostport_users
-                else ("no evidence Flannel's conf installed portmap")
-            )
-            fp.left_alone.append(LeftAlone(f"chain {name} ({where(dict(d))})", why))
+        rules = by_chain.get(c.key, [])
+        verdict = _verdict(fp, c.data["chain"], rules)
+        if verdict is None:
             continue
-        elif name.startswith("CNI-") or "FLANNEL" in name.upper():
-            fp.left_alone.append(
-                LeftAlone(
-                    f"chain {name} ({where(dict(d))})",
-                    "not proven Flannel's (name/comment)",
-                )
-            )
-            continue
+        mine, why = verdict
+        if mine:
+            _claim_chain(fp, c, rules, why)
+            owned.add(c.key)
         else:
-            continue
-        owned.add(c.key)
+            target = f"chain {c.data['chain']} ({where(dict(c.data))})"
+            fp.left_alone.append(LeftAlone(target, why))
     return owned
 
 

@@ -96,6 +96,30 @@ def _rule_data(tokens: list[str]) -> dict[str, Any]:
     return data
 
 
+def _new_chain(
+    backend: str, family: int, table: str, name: str, policy: str
+) -> dict[str, Any]:
+    return {
+        "backend": backend,
+        "family": family,
+        "table": table,
+        "chain": name,
+        "policy": policy,
+        "builtin": policy != "-",
+        "rules": [],
+    }
+
+
+def _tokens(spec: str) -> list[str]:
+    tokens = spec.split()  # shlex only when quoting is present (fast path)
+    if '"' in spec or "'" in spec:
+        try:
+            tokens = shlex.split(spec)
+        except ValueError:
+            pass
+    return tokens
+
+
 def parse(text: str, backend: str, family: int) -> list[Resource]:
     """Pure: one ``*-save`` output -> chains (with their rule specs) and rules."""
     chains: dict[tuple[str, str], dict[str, Any]] = {}
@@ -106,36 +130,14 @@ def parse(text: str, backend: str, family: int) -> list[Resource]:
             table = line[1:].strip()
         elif line.startswith(":"):
             name, policy = line[1:].split()[:2]
-            chains[(table, name)] = {
-                "backend": backend,
-                "family": family,
-                "table": table,
-                "chain": name,
-                "policy": policy,
-                "builtin": policy != "-",
-                "rules": [],
-            }
+            chains[(table, name)] = _new_chain(backend, family, table, name, policy)
         elif line.startswith("-A "):
             _, chain, spec = [*line.split(" ", 2), ""][:3]
             ch = chains.setdefault(
-                (table, chain),
-                {
-                    "backend": backend,
-                    "family": family,
-                    "table": table,
-                    "chain": chain,
-                    "policy": "-",
-                    "builtin": False,
-                    "rules": [],
-                },
+                (table, chain), _new_chain(backend, family, table, chain, "-")
             )
             ch["rules"].append(spec)
-            tokens = spec.split()  # shlex only when quoting is present (fast path)
-            if '"' in spec or "'" in spec:
-                try:
-                    tokens = shlex.split(spec)
-                except ValueError:
-                    pass
+            tokens = _tokens(spec)
             data = {
                 "backend": backend,
                 "family": family,
@@ -147,8 +149,7 @@ def parse(text: str, backend: str, family: int) -> list[Resource]:
                 **_rule_data(tokens),
             }
             rules.append(Resource("ipt_rule", _key(data, data["pos"]), data))
-    out = [Resource("ipt_chain", _key(c), c) for c in chains.values()]
-    return out + rules
+    return [Resource("ipt_chain", _key(c), c) for c in chains.values()] + rules
 
 
 def _key(d: dict[str, Any], pos: int | None = None) -> str:

@@ -100,7 +100,7 @@ def _action(i: int, c: Claim, fp: Footprint) -> Action:
 
 
 def fingerprint(fp: Footprint, claims: list[Claim]) -> str:
-    facts = {k: sorted(f.values) for k, f in fp.facts.items()}
+    facts = {k: sorted(f.values) for k, f in fp.facts.items() if f.values}
     body = {
         "cni": fp.cni,
         "facts": facts,
