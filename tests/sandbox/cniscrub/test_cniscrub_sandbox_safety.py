@@ -222,3 +222,41 @@ def test_missing_iptables_legacy(node: Node, tmp_path: Path) -> None:
         k: v for k, v in snapshot(node)["iptables"].items() if "legacy" in k
     }
     assert legacy_after == legacy_before
+
+
+def test_independent_failure_gives_partial_then_rerun_converges(
+    node: Node, tmp_path: Path
+) -> None:
+    residue.foreign(node)
+    residue.flannel(node, backend="nft")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    broken = bindir / "iptables-nft-restore"  # every IPv4 transaction fails
+    broken.write_text("#!/bin/sh\necho 'simulated xtables failure' >&2\nexit 4\n")
+    broken.chmod(0o755)
+    env = {"PATH": f"{bindir}:/usr/sbin:/usr/bin:/sbin:/bin"}
+    out = node.cli(
+        "apply",
+        "--cni",
+        "flannel",
+        "--root",
+        str(node.root),
+        "--yes",
+        "--json",
+        "--lock-file",
+        str(tmp_path / "lock"),
+        "--journal-dir",
+        str(tmp_path / "j"),
+        env=env,
+    )
+    assert out.returncode == 3, out.stderr
+    results = json.loads(out.stdout)["results"]
+    failed = [r for r in results if r["status"] == "failed"]
+    assert failed and all("simulated xtables failure" in r["error"] for r in failed)
+    assert all("nft backend, IPv4" in r["target"] for r in failed)
+    assert any(r["status"] == "applied" and "flannel.1" in r["target"] for r in results)
+    left = flannel_leftovers(node)
+    assert left and all(x.startswith("nft4") for x in left)
+    assert cli(node, tmp_path, "verify", "--cni", "flannel").returncode == 2
+    assert cli(node, tmp_path, "apply", "--cni", "flannel", "--yes").returncode == 0
+    assert flannel_leftovers(node) == []
