@@ -36,8 +36,10 @@ def plan_lines(plan: Plan, tag: str = "plan") -> Iterable[str]:
         yield action_line(tag, a)
     for pod in plan.attached_pods:
         where = pod.get("netns_name") or "netns unknown"
+        name = f"pod {pod['pod']} " if pod.get("pod") else ""
         yield (
-            f"[{tag}] Pod sandbox {where} (via {pod['veth']}) will lose its network; "
+            f"[{tag}] Pod sandbox {name}{where} (via {pod['veth']}) will lose its "
+            "network; "
             "recreate it once the next CNI is up"
         )
     for target, why in plan.left_alone:

@@ -73,6 +73,22 @@ def _bridge_evidence(fp: Footprint, bridge: Resource) -> list[str]:
     return ev
 
 
+def _pod_name(inv: Inventory, netns: str) -> str | None:
+    """``namespace/name`` from a libcni result cache that records this netns."""
+    for f in inv.of("file"):
+        conf = f.data.get("conf")
+        if "/results/" not in f.key or not isinstance(conf, dict):
+            continue
+        if (
+            conf.get("netns")
+            and conf["netns"].rsplit("/", 1)[-1] == netns.rsplit("/", 1)[-1]
+        ):
+            args = dict(a for a in conf.get("cniArgs") or [] if len(a) == 2)
+            if args.get("K8S_POD_NAME"):
+                return f"{args.get('K8S_POD_NAMESPACE', '?')}/{args['K8S_POD_NAME']}"
+    return None
+
+
 def _pod_of(inv: Inventory, veth: dict[str, Any]) -> dict[str, Any]:
     ns = next(
         (
@@ -84,6 +100,7 @@ def _pod_of(inv: Inventory, veth: dict[str, Any]) -> dict[str, Any]:
     )
     return {
         "veth": veth["name"],
+        "pod": _pod_name(inv, ns["path"]) if ns else None,
         "netns": ns["path"] if ns else None,
         "netns_name": ns["name"] if ns else None,
         "peer_index": veth["peer"],

@@ -258,7 +258,21 @@ def files(node: Node, dual: bool, pods: int, tmp_conf: bool = False) -> None:
         node.write(f"/var/lib/cni/networks/cbr0/10.244.1.{i + 2}", f"{cid}\r\neth0")
         node.write(
             f"/var/lib/cni/results/cbr0-{cid}-eth0",
-            json.dumps({"kind": "cniCacheV1", "containerId": cid}),
+            # fact: flannel-footprint.md §4 libcni result cache (cniCacheV1; netns
+            # and cniArgs as libcni records them)
+            json.dumps(
+                {
+                    "kind": "cniCacheV1",
+                    "containerId": cid,
+                    "ifName": "eth0",
+                    "networkName": "cbr0",
+                    "netns": f"/run/netns/{node.name}-p{i}",
+                    "cniArgs": [
+                        ["K8S_POD_NAMESPACE", "default"],
+                        ["K8S_POD_NAME", f"web-{i}"],
+                    ],
+                }
+            ),
         )
     (node.root / "var/lib/cni/flannel").chmod(0o700)
     node.write("/var/lib/cni/networks/cbr0/last_reserved_ip.0", f"10.244.1.{pods + 1}")

@@ -100,6 +100,7 @@ def test_plan_lists_left_alone_and_pods(node: Node, tmp_path: Path) -> None:
         )
         == 2
     )
+    assert any("Pod sandbox pod default/web-0 " in ln for ln in lines)
     assert any(
         "Left alone: chain CNI-HOSTPORT-DNAT" in ln and "87-podman-bridge" in ln
         for ln in lines
