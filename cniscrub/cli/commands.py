@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any
 
-from cniscrub.apply.journal import Journal
+from cniscrub.apply.journal import DEFAULT_JOURNAL_DIR, Journal
 from cniscrub.apply.lock import CleanerLock, LockHeldError
 from cniscrub.cli.render import plan_lines, result_lines
 from cniscrub.errors import CleanerError, PlanError, StalePlanError
@@ -159,7 +159,10 @@ def cmd_apply(args: argparse.Namespace) -> ExitCode:
             return ExitCode.OK
         if not _confirm(args, plan):
             return ExitCode.REFUSED
-        journal = Journal.create(args.journal_dir, plan.plan_id, plan.to_json())
+        base = args.journal_dir or os.path.join(
+            os.path.realpath(args.root), DEFAULT_JOURNAL_DIR.lstrip("/")
+        )
+        journal = Journal.create(base, plan.plan_id, plan.to_json())
         live = (
             None if args.json else (lambda r: _out(args, {}, list(result_lines([r]))))
         )

@@ -76,9 +76,11 @@ def _apply_options(p: argparse.ArgumentParser) -> None:
     _locking(p)
     p.add_argument(
         "--journal-dir",
-        default=DEFAULT_JOURNAL_DIR,
+        default=None,
         metavar="DIR",
-        help=f"where journals go (default {DEFAULT_JOURNAL_DIR}/<time>-<plan id>)",
+        help=f"where journals go (default {DEFAULT_JOURNAL_DIR} under --root, so a "
+        "pod with the host at /host keeps them on the host; one <time>-<plan id> "
+        "directory per run)",
     )
     p.add_argument(
         "--force",

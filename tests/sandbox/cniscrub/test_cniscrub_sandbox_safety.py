@@ -260,3 +260,22 @@ def test_independent_failure_gives_partial_then_rerun_converges(
     assert cli(node, tmp_path, "verify", "--cni", "flannel").returncode == 2
     assert cli(node, tmp_path, "apply", "--cni", "flannel", "--yes").returncode == 0
     assert flannel_leftovers(node) == []
+
+
+def test_default_journal_dir_is_under_root(node: Node, tmp_path: Path) -> None:
+    residue.flannel(node, pods=1)
+    out = node.cli(
+        "apply",
+        "--cni",
+        "flannel",
+        "--yes",
+        "--json",
+        "--root",
+        str(node.root),
+        "--lock-file",
+        str(tmp_path / "lock"),
+    )
+    assert out.returncode == 0, out.stderr
+    journal = Path(json.loads(out.stdout)["journal"])
+    assert journal.parent == node.root / "var/lib/cniscrub/journal"
+    assert (journal / "journal.jsonl").is_file() and (journal / "plan.json").is_file()
