@@ -46,7 +46,9 @@ def cmd_plan(args: argparse.Namespace) -> ExitCode:
     plan = make_plan(args.root, args.cni)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:
-            json.dump(plan.to_json(), fh, indent=1, sort_keys=True)
+            json.dump(
+                {**plan.to_json(), "root": args.root}, fh, indent=1, sort_keys=True
+            )
     code = ExitCode.OK if plan.empty else ExitCode.CHANGES_PENDING
     _out(args, {**plan.to_json(), "exit_code": int(code)}, list(plan_lines(plan)))
     return code
@@ -71,10 +73,15 @@ def cmd_verify(args: argparse.Namespace) -> ExitCode:
     return code
 
 
-def _load_plan(path: str) -> Plan:
+def _load_plan(args: argparse.Namespace) -> Plan:
+    """The saved plan; its ``root`` becomes the default for ``--root``."""
+    path = args.plan_file
     try:
         with open(path, encoding="utf-8") as fh:
-            return Plan.from_json(json.load(fh))
+            doc = json.load(fh)
+        if args.root is None:
+            args.root = doc.get("root") or "/"
+        return Plan.from_json(doc)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise PlanError(f"cannot read plan {path}: {exc}") from exc
 
@@ -146,7 +153,7 @@ def _report_apply(
 def cmd_apply(args: argparse.Namespace) -> ExitCode:
     from cniscrub.apply.executor import Executor
 
-    saved = _load_plan(args.plan_file) if args.plan_file else None
+    saved = _load_plan(args) if args.plan_file else None
     cni = saved.cni if saved else args.cni
     with CleanerLock(args.lock_file):
         plan = _checked_plan(args, saved, cni)
@@ -200,11 +207,16 @@ COMMANDS = {
 
 
 def run(args: argparse.Namespace) -> ExitCode:
-    if not os.path.isdir(args.root):
+    if getattr(args, "plan_file", None) is None and args.root is None:
+        args.root = "/"
+    if args.root is not None and not os.path.isdir(args.root):
         _err(f"--root {args.root} is not a directory")
         return ExitCode.USAGE
     try:
         return COMMANDS[args.command](args)
+    except PlanError as exc:
+        _err(str(exc))
+        return ExitCode.USAGE
     except LockHeldError as exc:
         _err(str(exc))
         return ExitCode.REFUSED

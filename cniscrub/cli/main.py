@@ -30,7 +30,7 @@ Exit codes: 0 ok/clean, 1 error, 2 changes pending/residue found, 3 partial fail
 4 usage, 5 stale plan, 6 refused (flanneld running, lock held, no --yes without a TTY).
 """
 
-ROOT_HELP = (
+ROOT_HELP = (  # default "/", or the --root a saved PLAN was made with
     "resolve every file path under DIR, never leaving it (e.g. /host in a pod "
     "with the host's root mounted); network state is always the current netns"
 )
@@ -44,7 +44,7 @@ def _common(p: argparse.ArgumentParser, cni: bool = True) -> None:
             default=None,
             help="the CNI whose residue to remove (required unless a PLAN is given)",
         )
-    p.add_argument("--root", metavar="DIR", default="/", help=ROOT_HELP)
+    p.add_argument("--root", metavar="DIR", default=None, help=ROOT_HELP)
     p.add_argument(
         "--json",
         action="store_true",

@@ -105,7 +105,17 @@ def test_saved_plan_applies_or_is_stale(node: Node, tmp_path: Path) -> None:
         cli(node, tmp_path, "plan", "--cni", "flannel", "--out", str(plan)).returncode
         == 2
     )
-    assert cli(node, tmp_path, "apply", str(plan), "--yes").returncode == 0
+    # no --root: the saved plan remembers the root it was made with
+    applied = node.cli(
+        "apply",
+        str(plan),
+        "--yes",
+        "--lock-file",
+        str(tmp_path / "l"),
+        "--journal-dir",
+        str(tmp_path / "j"),
+    )
+    assert applied.returncode == 0, applied.stderr
     assert flannel_leftovers(node) == []
 
 

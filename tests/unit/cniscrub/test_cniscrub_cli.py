@@ -71,3 +71,10 @@ def test_human_plan_lines_are_tagged() -> None:
         for line in lines
     )
     assert lines[-1].endswith("action(s) pending")
+
+
+def test_unreadable_plan_file_is_a_usage_error(tmp_path: Path) -> None:
+    bad = tmp_path / "plan.json"
+    bad.write_text("{not json")
+    code = main(["apply", str(bad), "--yes", "--lock-file", str(tmp_path / "lock")])
+    assert code == ExitCode.USAGE
