@@ -10,6 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
+from harness.emulation.kubelet.shim import SPEC_ENV
 from harness.providers.sandbox.holders import marker_env
 from harness.providers.sandbox.node import SandboxNode
 
@@ -21,8 +22,9 @@ class ContainerProcess:
 
     @classmethod
     async def start(
-        cls, node: SandboxNode, spec_path: str, netns: str | None
+        cls, node: SandboxNode, spec: str, netns: str | None
     ) -> ContainerProcess:
+        """Start the shim; ``spec`` (JSON) travels in its environment, no file needed."""
         inner = ["nsenter", f"--net={netns}", "--"] if netns else []
         argv = node.nsenter_argv(
             [
@@ -35,7 +37,6 @@ class ContainerProcess:
                 sys.executable,
                 "-m",
                 "harness.emulation.kubelet.shim",
-                spec_path,
             ]
         )
         proc = await asyncio.create_subprocess_exec(
@@ -43,7 +44,7 @@ class ContainerProcess:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
-            env=marker_env(node._cluster.id),
+            env={**marker_env(node._cluster.id), SPEC_ENV: spec},
             start_new_session=True,
         )
         return cls(proc)

@@ -22,7 +22,6 @@ from harness.emulation.kubelet.podspec import (
     container_argv,
     container_mounts,
     log_path,
-    pod_dir,
     resolve_env,
     volume_sources,
 )
@@ -186,9 +185,7 @@ class PodWorker:
             "mounts": container_mounts(self.pod, c),
             "workingDir": c.get("workingDir"),
         }
-        path = f"{pod_dir(self.pod)}/containers/{c['name']}.json"
-        await asyncio.to_thread(self.k.node.write_file, path, json.dumps(spec), 0o600)
-        proc = await ContainerProcess.start(self.k.node, path, self.netns)
+        proc = await ContainerProcess.start(self.k.node, json.dumps(spec), self.netns)
         self.procs[c["name"]] = proc
         return proc
 

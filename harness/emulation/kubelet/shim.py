@@ -1,6 +1,7 @@
 """The process one container runs as, inside a sandbox node (test emulation).
 
-The kubelet starts ``unshare --mount -- python -m harness.emulation.kubelet.shim SPEC``
+The kubelet starts ``unshare --mount -- python -m harness.emulation.kubelet.shim`` (the
+container spec in ``$CNISCRUB_CONTAINER_SPEC``)
 inside the node (and inside the pod's network namespace unless hostNetwork). The shim
 gives the container a root of its own, assembled on a private tmpfs and entered with
 ``chroot``:
@@ -35,6 +36,7 @@ MS_REMOUNT = 32
 STAGING = "/mnt"
 PRIVATE_TREES = ("/etc", "/opt", "/var", "/run")
 PR_SET_NAME = 15
+SPEC_ENV = "CNISCRUB_CONTAINER_SPEC"  # the container spec (JSON), set by the kubelet
 
 
 def setup_mounts(mounts: list[dict]) -> str:
@@ -96,7 +98,7 @@ def set_title(argv: list[str]) -> None:
 
 
 def main() -> int:
-    spec = json.loads(Path(sys.argv[1]).read_text())
+    spec = json.loads(os.environ.pop(SPEC_ENV))
     ctx = ContainerContext(**spec["context"])
     log_path = Path(ctx.log_path)
     log_path.parent.mkdir(parents=True, exist_ok=True)
