@@ -66,3 +66,19 @@ def exists(node: Node, path: str) -> bool:
 
 def processes(node: Node) -> list[str]:
     return node.exec(["ps", "-eo", "comm="]).stdout.split()
+
+
+def pod_netns(node: Node, ip: str) -> str:
+    """The network namespace (under the node's /run/netns) holding a pod address."""
+    for line in node.exec(["ip", "netns", "list"]).stdout.splitlines():
+        name = line.split()[0]
+        if f" {ip}/" in node.exec(["ip", "-n", name, "-o", "-4", "addr"]).stdout:
+            return name
+    raise LookupError(f"no pod network namespace on {node.name} holds {ip}")
+
+
+def ping_from_pod(node: Node, src_ip: str, dst_ip: str, count: int = 1) -> None:
+    """Real ICMP from the pod that owns ``src_ip`` (on ``node``) to ``dst_ip``."""
+    netns = pod_netns(node, src_ip)
+    argv = ["ip", "netns", "exec", netns, "ping", "-c", str(count), "-W", "2", dst_ip]
+    node.exec(argv, timeout=10 + 2 * count)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import checks
 from harness.kube import kubectl, kubectl_json
 from harness.providers.sandbox import SandboxCluster
 from harness.providers.sandbox.node import SandboxNode
@@ -111,32 +112,10 @@ def cross_node_ping(r: Reproduction) -> tuple[str, str]:
     if len(by_node) < 2:
         return ("", "")
     (src_node, src), (_, dst) = list(by_node.items())[:2]
-    node = r.cluster.node(src_node)
-    netns = pod_netns(node, src["status"]["podIP"])
-    node.exec(
-        [
-            "ip",
-            "netns",
-            "exec",
-            netns,
-            "ping",
-            "-c",
-            "1",
-            "-W",
-            "2",
-            dst["status"]["podIP"],
-        ],
-        timeout=10,
+    checks.ping_from_pod(
+        r.cluster.node(src_node), src["status"]["podIP"], dst["status"]["podIP"]
     )
     return (src["metadata"]["name"], dst["metadata"]["name"])
-
-
-def pod_netns(node: SandboxNode, ip: str) -> str:
-    for line in node.exec(["ip", "netns", "list"]).stdout.splitlines():
-        name = line.split()[0]
-        if f" {ip}/" in node.exec(["ip", "-n", name, "-o", "-4", "addr"]).stdout:
-            return name
-    raise LookupError(f"no pod network namespace on {node.name} holds {ip}")
 
 
 def reboot_a_worker(r: Reproduction) -> SandboxNode:

@@ -114,7 +114,7 @@ def test_pod_traffic_crosses_nodes_through_flannel_1(
     installed: tuple[SandboxCluster, str],
 ) -> None:
     cluster, version = installed
-    from harness.reproduce import Reproduction, cross_node_ping, pod_netns, start_pods
+    from harness.reproduce import Reproduction, cross_node_ping, start_pods
 
     r = Reproduction(
         cluster, flannel_install.manifest_path(version), version, "containerd-1.7"
@@ -132,21 +132,7 @@ def test_pod_traffic_crosses_nodes_through_flannel_1(
         return int(stats[0]["stats64"]["tx"]["packets"])
 
     before = tx()
-    netns = pod_netns(node, src["status"]["podIP"])
-    node.exec(
-        [
-            "ip",
-            "netns",
-            "exec",
-            netns,
-            "ping",
-            "-c",
-            "3",
-            "-W",
-            "2",
-            dst["status"]["podIP"],
-        ]
-    )
+    checks.ping_from_pod(node, src["status"]["podIP"], dst["status"]["podIP"], count=3)
     assert tx() - before >= 3  # the echo requests left through the vxlan device
     assert cross_node_ping(r)[0]
     kubectl(cluster, "delete", "pods", "-l", "app=web", "--wait=true", "--timeout=60s")

@@ -17,6 +17,23 @@ MODULES = [
     "harness.providers.sandbox.provider",
     "harness.providers.sandbox.underlay",
     "harness.wait",
+    *(
+        f"harness.emulation.flannel.{name}"
+        for name in (
+            "checks",
+            "cni_errors",
+            "image",
+            "klog",
+            "model",
+            "netconf",
+            "options",
+            "rules",
+            "subnet_env",
+            "trafficmgr_iptables",
+            "trafficmgr_nft",
+            "versions",
+        )
+    ),
 ]
 
 
