@@ -14,6 +14,7 @@ import logging
 import secrets
 from typing import Any
 
+from harness.emulation.apiserver.errors import ApiError
 from harness.emulation.apiserver.store import Store
 from harness.emulation.kubelet.podspec import tolerates
 
@@ -96,50 +97,57 @@ def fits(pod_spec: dict[str, Any], node: dict[str, Any]) -> bool:
 def reconcile_daemonsets(store: Store) -> None:
     nodes = store.list("nodes")
     for ds in store.list("daemonsets"):
-        meta = ds["metadata"]
-        if meta.get("deletionTimestamp"):
-            continue
-        template = ds["spec"]["template"]
-        pods = [
-            p
-            for p in store.list("pods", meta["namespace"])
-            if any(
-                o.get("uid") == meta["uid"]
-                for o in p["metadata"].get("ownerReferences") or []
+        try:
+            _reconcile_one(store, ds, nodes)
+        except ApiError as exc:  # e.g. its namespace is terminating: the next pass
+            log.debug("daemonset %s: %s", ds["metadata"]["name"], exc)
+
+
+def _reconcile_one(
+    store: Store, ds: dict[str, Any], nodes: list[dict[str, Any]]
+) -> None:
+    meta = ds["metadata"]
+    if meta.get("deletionTimestamp"):
+        return
+    template = ds["spec"]["template"]
+    pods = [
+        p
+        for p in store.list("pods", meta["namespace"])
+        if any(
+            o.get("uid") == meta["uid"]
+            for o in p["metadata"].get("ownerReferences") or []
+        )
+    ]
+    by_node = {p["spec"].get("nodeName"): p for p in pods}
+    wanted = [n for n in nodes if fits(template["spec"], n)]
+    for node in wanted:
+        if node["metadata"]["name"] not in by_node:
+            store.create(
+                "pods", _pod_for(ds, node["metadata"]["name"]), meta["namespace"]
             )
-        ]
-        by_node = {p["spec"].get("nodeName"): p for p in pods}
-        wanted = [n for n in nodes if fits(template["spec"], n)]
-        for node in wanted:
-            if node["metadata"]["name"] not in by_node:
-                store.create(
-                    "pods", _pod_for(ds, node["metadata"]["name"]), meta["namespace"]
-                )
-        wanted_names = {n["metadata"]["name"] for n in wanted}
-        for name, pod in by_node.items():
-            if name not in wanted_names and not pod["metadata"].get(
-                "deletionTimestamp"
-            ):
-                store.delete("pods", pod["metadata"]["name"], meta["namespace"])
-        ready = sum(1 for p in pods if _ready(p))
-        status = {
-            "desiredNumberScheduled": len(wanted),
-            "currentNumberScheduled": len(by_node),
-            "numberReady": ready,
-            "numberAvailable": ready,
-            "updatedNumberScheduled": len(by_node),
-            "numberMisscheduled": 0,
-            "observedGeneration": meta.get("generation", 1),
-        }
-        if ds.get("status") != {**(ds.get("status") or {}), **status}:
-            store.patch(
-                "daemonsets",
-                meta["name"],
-                {"status": status},
-                "merge",
-                meta["namespace"],
-                subresource="status",
-            )
+    wanted_names = {n["metadata"]["name"] for n in wanted}
+    for name, pod in by_node.items():
+        if name not in wanted_names and not pod["metadata"].get("deletionTimestamp"):
+            store.delete("pods", pod["metadata"]["name"], meta["namespace"])
+    ready = sum(1 for p in pods if _ready(p))
+    status = {
+        "desiredNumberScheduled": len(wanted),
+        "currentNumberScheduled": len(by_node),
+        "numberReady": ready,
+        "numberAvailable": ready,
+        "updatedNumberScheduled": len(by_node),
+        "numberMisscheduled": 0,
+        "observedGeneration": meta.get("generation", 1),
+    }
+    if ds.get("status") != {**(ds.get("status") or {}), **status}:
+        store.patch(
+            "daemonsets",
+            meta["name"],
+            {"status": status},
+            "merge",
+            meta["namespace"],
+            subresource="status",
+        )
 
 
 def _ready(pod: dict[str, Any]) -> bool:
