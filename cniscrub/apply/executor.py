@@ -70,8 +70,11 @@ class Executor:
         self.netname = names[0]
 
     def run(
-        self, on_result: Callable[[dict[str, Any]], None] | None = None
+        self,
+        on_result: Callable[[dict[str, Any]], None] | None = None,
+        on_start: Callable[[Action], None] | None = None,
     ) -> list[dict[str, Any]]:
+        """Execute every batch; ``on_start`` sees each action just before it runs."""
         ordered = sorted(self.plan.actions, key=lambda a: a.id)
         for group in batches(ordered):
             start = time.monotonic()
@@ -79,6 +82,9 @@ class Executor:
             ready = [a for a in group if self._backup(a, events, on_result)]
             self.journal.record_many(events)  # durable BEFORE anything is touched
             backed_up = time.monotonic()
+            if on_start is not None:
+                for a in ready:
+                    on_start(a)
             if ready:
                 self._execute(ready, on_result)
             log.debug(

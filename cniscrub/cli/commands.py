@@ -14,7 +14,7 @@ from typing import Any
 
 from cniscrub.apply.journal import DEFAULT_JOURNAL_DIR, Journal
 from cniscrub.apply.lock import CleanerLock, LockHeldError
-from cniscrub.cli.render import plan_lines, result_lines
+from cniscrub.cli.render import action_line, plan_lines, result_lines
 from cniscrub.errors import CleanerError, PlanError, StalePlanError
 from cniscrub.exitcodes import ExitCode
 from cniscrub.inventory import collect_inventory
@@ -170,10 +170,14 @@ def cmd_apply(args: argparse.Namespace) -> ExitCode:
             os.path.realpath(args.root), DEFAULT_JOURNAL_DIR.lstrip("/")
         )
         journal = Journal.create(base, plan.plan_id, plan.to_json())
-        live = (
-            None if args.json else (lambda r: _out(args, {}, list(result_lines([r]))))
-        )
-        results = Executor(RootFS(args.root), LocalRunner(), journal, plan).run(live)
+        executor = Executor(RootFS(args.root), LocalRunner(), journal, plan)
+        if args.json:
+            results = executor.run()
+        else:
+            results = executor.run(
+                lambda r: _out(args, {}, list(result_lines([r]))),
+                lambda a: _out(args, {}, [action_line("apply", a)]),
+            )
     return _report_apply(args, cni, plan, journal.path, results)
 
 
