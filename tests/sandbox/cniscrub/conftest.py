@@ -12,32 +12,32 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from csb_nodebuilder import Node
+from csb_nodebuilder import CREATED, Node
 
 
-def _host_state() -> tuple[str, int]:
+def _ours_left() -> tuple[list[str], list[str]]:
+    """Namespaces and mounts created by THIS process that still exist."""
     netns = subprocess.run(
         ["ip", "netns", "list"], capture_output=True, text=True, timeout=30, check=False
     ).stdout
     mounts = subprocess.run(
         ["findmnt", "-rn"], capture_output=True, text=True, timeout=30, check=False
     ).stdout
-    ours = "\n".join(sorted(ln for ln in netns.splitlines() if ln.startswith("csb-")))
-    # other suites run concurrently on this machine: count only our own mounts
-    return ours, sum("csb-" in ln for ln in mounts.splitlines())
+    names = {ln.split()[0] for ln in netns.splitlines() if ln.strip()}
+    left = sorted(names & CREATED)
+    mnt = [ln for ln in mounts.splitlines() if any(f"/{n} " in ln for n in CREATED)]
+    return left, mnt
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _no_leaks() -> Iterator[None]:
-    """Our namespaces and mounts must be gone after the run."""
-    if os.geteuid() != 0 or not shutil.which("ip"):
-        yield
-        return
-    before = _host_state()
+    """Every namespace (and its bind mount) we created is gone after the run."""
     yield
-    after = _host_state()
-    assert after[0] == before[0], f"leaked namespaces: {after[0]}"
-    assert after[1] == before[1], f"mount count changed: {before[1]} -> {after[1]}"
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        return
+    left, mounts = _ours_left()
+    assert not left, f"leaked namespaces: {left}"
+    assert not mounts, f"leaked mounts: {mounts}"
 
 
 @pytest.fixture

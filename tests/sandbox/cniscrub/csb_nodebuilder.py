@@ -23,6 +23,9 @@ PY = sys.executable
 NET4, POD4 = "10.244.0.0/16", "10.244.1.0/24"
 NET6, POD6 = "fd00:10:244::/56", "fd00:10:244:1::/64"
 TIMEOUT = 60
+# every namespace this process created (other runs of this suite may be going on at
+# the same time on this machine: leak checks look only at ours)
+CREATED: set[str] = set()
 
 
 def run(argv: list[str], stdin: str | None = None, check: bool = True) -> str:
@@ -48,6 +51,7 @@ class Node:
     def create(cls, tmp: Path) -> Node:
         node = cls(f"csb-{secrets.token_hex(4)}", tmp / "root")
         node.root.mkdir(parents=True, exist_ok=True)
+        CREATED.add(node.name)
         run(["ip", "netns", "add", node.name])
         node.no_dad(node.name)
         node.ip("link", "set", "lo", "up")
@@ -129,6 +133,7 @@ class Node:
 
     def add_pod(self, i: int, bridge: str = "cni0", dual: bool = False) -> str:
         pod = f"{self.name}-p{i}"
+        CREATED.add(pod)
         run(["ip", "netns", "add", pod])
         self.pods.append(pod)
         self.no_dad(pod)
