@@ -13,13 +13,11 @@ from __future__ import annotations
 
 from cniscrub.errors import CleanerError
 from cniscrub.footprints.flannel_files import allowed_dir
+from cniscrub.node.rootfs import RootFS
 
 
-def remove(fs: object, path: str, ftype: str, netname: str) -> str | None:
+def remove(fs: RootFS, path: str, ftype: str, netname: str) -> str | None:
     """Delete one file or allow-listed directory; return an error message or None."""
-    from cniscrub.node.rootfs import RootFS
-
-    assert isinstance(fs, RootFS)
     try:
         st = fs.lstat(path)
         if st is None:
