@@ -45,7 +45,9 @@ class Reproduction:
     conf_files: list[str] = field(default_factory=list)
     first_conf: str = ""
     first_conf_plugins: list[str] = field(default_factory=list)
-    plan: dict[str, Any] = field(default_factory=dict)
+    plan: dict[str, Any] = field(default_factory=dict)  # the rebooted node's
+    plans: dict[str, dict[str, Any]] = field(default_factory=dict)  # every node's
+    cluster_residue: list[str] = field(default_factory=list)
     cleaned: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
@@ -61,6 +63,8 @@ class Reproduction:
             "first_conf": self.first_conf,
             "first_conf_plugins": self.first_conf_plugins,
             "residue_plan": self.plan,
+            "residue_plans": self.plans,
+            "cluster_residue": self.cluster_residue,
             "cleaned": self.cleaned,
         }
 
@@ -166,16 +170,35 @@ def explain(r: Reproduction) -> None:
             r.first_conf_plugins = ["<invalid JSON>"]
 
 
+def cluster_residue(r: Reproduction) -> None:
+    """What ``kubectl delete -f`` left in the API (fact: flannel-footprint.md §7)."""
+    for node in kubectl_json(r.cluster, "get", "nodes")["items"]:
+        name = node["metadata"]["name"]
+        prefix = "flannel.alpha.coreos.com/"
+        keys = sorted(
+            k for k in node["metadata"].get("annotations", {}) if k.startswith(prefix)
+        )
+        r.cluster_residue += [f"node/{name} annotation {k}" for k in keys]
+        for cond in node["status"].get("conditions", []):
+            if cond.get("reason") == "FlannelIsUp":
+                r.cluster_residue.append(
+                    f"node/{name} condition {cond['type']}=False/FlannelIsUp"
+                )
+
+
 def cleaner_argv(*args: str) -> list[str]:
     """The shipped cleaner, run inside a node (the node sees the host's /usr and venv)."""
     return [sys.executable, "-m", "cniscrub", *args]
 
 
 def residue(r: Reproduction) -> None:
-    out = r.cluster.node(r.rebooted).exec(
-        cleaner_argv("plan", "--cni", "flannel", "--json"), check=False
-    )
-    r.plan = json.loads(out.stdout)
+    """The shipped cleaner's plan on every node (the rebooted one kept only files)."""
+    for node in r.cluster.nodes:
+        out = node.exec(cleaner_argv("plan", "--cni", "flannel", "--json"), check=False)
+        plan = json.loads(out.stdout)
+        r.plans[node.name] = plan
+        if node.name == r.rebooted:
+            r.plan = plan
 
 
 def clean(r: Reproduction, progress: Progress) -> None:

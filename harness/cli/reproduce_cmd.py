@@ -8,6 +8,7 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         )
         reproduce.explain(r)
         reproduce.residue(r)
+        reproduce.cluster_residue(r)
         if args.clean:
             reproduce.clean(r, lambda m: print(m, file=sys.stderr, flush=True))
         elapsed = time.perf_counter() - started
@@ -126,8 +128,20 @@ def render(r: reproduce.Reproduction, pair: tuple[str, str], elapsed: float) -> 
     )
     for a in actions:
         print(f"  - {a['target']}")
+    for name, plan in r.plans.items():
+        if name != r.rebooted:
+            kinds = Counter(a["kind"] for a in plan.get("actions", []))
+            summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+            print(f"  {name} (not rebooted): {summary or 'nothing'}")
     for a in r.plan.get("left_alone", []):
         print(f"  (left alone) {a.get('target', a)}: {a.get('why', '')}")
+    if r.cluster_residue:
+        nodes = len({item.split()[0] for item in r.cluster_residue})
+        print(
+            f"\nCluster side, on {nodes} Node objects (kubectl delete -f does not touch them):"
+        )
+        for item in sorted({" ".join(i.split()[1:]) for i in r.cluster_residue}):
+            print(f"  - {item}")
     if r.cleaned:
         print("\nCleaned with the shipped cleaner on every node:")
         for node, res in r.cleaned.items():
