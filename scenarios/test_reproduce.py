@@ -100,3 +100,11 @@ def test_reproduce_command_end_to_end() -> None:
     assert all(
         v["apply_rc"] == 0 and v["verify_rc"] == 0 for v in data["cleaned"].values()
     )
+    # nodes that were not rebooted still hold kernel state (fact: flannel-footprint.md §7)
+    others = [p for n, p in data["residue_plans"].items() if n != data["rebooted_node"]]
+    assert others
+    assert all(any(a["kind"] == "link" for a in plan["actions"]) for plan in others)
+    # cluster side: kubectl delete -f leaves annotations and the condition (§2.7, §7)
+    residue = data["cluster_residue"]
+    assert any("flannel.alpha.coreos.com/backend-data" in i for i in residue)
+    assert any("NetworkUnavailable=False/FlannelIsUp" in i for i in residue)
