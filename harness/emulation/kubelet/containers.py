@@ -44,7 +44,7 @@ class ContainerProcess:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
-            env={**marker_env(node._cluster.id), SPEC_ENV: spec},
+            env={**marker_env(node.cluster_id), SPEC_ENV: spec},
             start_new_session=True,
         )
         return cls(proc)

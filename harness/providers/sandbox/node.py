@@ -54,6 +54,11 @@ class SandboxNode:
         return self.record.role
 
     @property
+    def cluster_id(self) -> str:
+        """The ownership marker every process started for this node carries."""
+        return self._cluster.id
+
+    @property
     def pid(self) -> int:
         """Host pid of the node's holder (PID 1 of its pid namespace)."""
         holder = self.record.holder
@@ -89,7 +94,7 @@ class SandboxNode:
                 stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
-                env={**marker_env(self._cluster.id), **(env or {})},
+                env={**marker_env(self.cluster_id), **(env or {})},
                 cwd="/",
                 start_new_session=True,
             )
