@@ -53,39 +53,33 @@ def _nft(runner: Runner, a: Action) -> dict[str, Any]:
 
 
 def _pod_side(netns: str, peer_index: int) -> dict[str, Any]:
-    """The pod end of a veth: name, MAC, MTU, addresses and routes (netlink in netns)."""
-    from pyroute2 import IPRoute
+    """The pod end of a veth: name, MAC, MTU, addresses and routes, read over one raw
+    rtnetlink socket opened inside the pod netns (no pyroute2, nothing run in it)."""
+    from cniscrub.node.rtnl import socket_in
 
-    from cniscrub.node.netns_enter import entered
-
-    with entered(netns), IPRoute() as ipr:
-        links = ipr.get_links(peer_index)
-        if not links:
+    with socket_in(netns) as nl:
+        link = nl.link(peer_index)
+        if link is None:
             return {"netns": netns, "error": f"no link {peer_index} in {netns}"}
-        link = links[0]
         addrs = [
-            f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}"
-            for a in ipr.get_addr(index=peer_index)
-            if a["scope"] != 253  # link scope: derived from the MAC
+            f"{a['address']}/{a['prefixlen']}"
+            for a in nl.addresses()
+            if a["index"] == peer_index and a["scope"] != 253  # link scope: from MAC
         ]
-        routes = []
-        for r in ipr.route("dump"):
-            table = r.get_attr("RTA_TABLE") or r["table"]
-            if r.get_attr("RTA_OIF") != peer_index or r["proto"] == 2 or table == 255:
-                continue
-            dst = r.get_attr("RTA_DST")
-            routes.append(
-                {
-                    "family": 6 if r["family"] == 10 else 4,
-                    "dst": f"{dst}/{r['dst_len']}" if dst else "default",
-                    "gateway": r.get_attr("RTA_GATEWAY"),
-                }
-            )
+        routes = [
+            {
+                "family": 6 if r["family"] == 10 else 4,
+                "dst": f"{r['dst']}/{r['dst_len']}" if r["dst"] else "default",
+                "gateway": r["gateway"],
+            }
+            for r in nl.routes()
+            if r["oif"] == peer_index and r["proto"] != 2 and r["table"] != 255
+        ]
     return {
         "netns": netns,
-        "ifname": link.get_attr("IFLA_IFNAME"),
-        "mac": link.get_attr("IFLA_ADDRESS"),
-        "mtu": link.get_attr("IFLA_MTU"),
+        "ifname": link["ifname"],
+        "mac": link["mac"],
+        "mtu": link["mtu"],
         "up": bool(link["flags"] & 1),
         "addresses": addrs,
         "routes": routes,

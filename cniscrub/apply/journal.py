@@ -59,7 +59,7 @@ class Journal:
         try:
             os.makedirs(os.path.join(path, "blobs"), mode=0o700)
             with open(os.path.join(path, "plan.json"), "w", encoding="utf-8") as fh:
-                json.dump(plan, fh, sort_keys=True, separators=(",", ":"))
+                fh.write(json.dumps(plan, sort_keys=True, separators=(",", ":")))
             journal = cls(path)
             journal.record({"event": "start", "plan_id": plan_id, "pid": os.getpid()})
         except OSError as exc:

@@ -128,23 +128,27 @@ def _checked_plan(args: argparse.Namespace, saved: Plan | None, cni: str) -> Pla
 
 def _report_apply(
     args: argparse.Namespace,
-    cni: str,
     plan: Plan,
     journal: str,
     results: list[dict[str, Any]],
 ) -> ExitCode:
+    """Exit 3 when an action failed or an acted-on object is still on the node."""
+    from cniscrub.apply.verify import verify_acted
+
     failed = [r for r in results if r["status"] == "failed"]
-    code = ExitCode.PARTIAL if failed else ExitCode.OK
     lines = [f"[apply] journal: {journal}"]
     verify = None
     if not args.no_verify:
-        after = make_plan(args.root, cni)
-        verify = {"clean": after.empty, "remaining": len(after.actions)}
-        lines.append(
-            "[verify] ✓ clean"
-            if after.empty
-            else f"[verify] ✗ {len(after.actions)} left"
-        )
+        verify = verify_acted(RootFS(args.root), LocalRunner(), plan.actions)
+        if verify["clean"]:
+            lines.append(
+                f"[verify] ✓ clean ({verify['checked']} acted-on objects gone)"
+            )
+        else:
+            lines.append(f"[verify] ✗ {verify['remaining']} left:")
+            lines += [f"[verify]   {target}" for target in verify["left"]]
+    bad = failed or (verify is not None and not verify["clean"])
+    code = ExitCode.PARTIAL if bad else ExitCode.OK
     lines.append(f"[apply] {len(results) - len(failed)} applied, {len(failed)} failed")
     _out(args, _apply_doc(plan, journal, results, verify, code), lines)
     return code
@@ -178,7 +182,7 @@ def cmd_apply(args: argparse.Namespace) -> ExitCode:
                 lambda r: _out(args, {}, list(result_lines([r]))),
                 lambda a: _out(args, {}, [action_line("apply", a)]),
             )
-    return _report_apply(args, cni, plan, journal.path, results)
+    return _report_apply(args, plan, journal.path, results)
 
 
 def cmd_restore(args: argparse.Namespace) -> ExitCode:

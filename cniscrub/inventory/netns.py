@@ -15,19 +15,18 @@ from typing import Any
 from cniscrub.errors import InventoryError
 from cniscrub.inventory.model import Resource
 from cniscrub.node.rootfs import RootFS
+from cniscrub.node.rtnl import RtnlSocket, netnsid
 
 NETNS_DIRS = ("/run/netns", "/var/run/netns")
 
 
-def _nsid(ipr: Any, path: str) -> int | None:
+def _nsid(nl: RtnlSocket, path: str) -> int | None:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:
         return None
     try:
-        res = ipr.get_netnsid(fd=fd)
-        nsid = res.get("nsid") if isinstance(res, dict) else None
-        return nsid if isinstance(nsid, int) and nsid >= 0 else None
+        return netnsid(nl, fd)
     except Exception:  # a stale bind mount or a non-netns file
         return None
     finally:
@@ -35,13 +34,11 @@ def _nsid(ipr: Any, path: str) -> int | None:
 
 
 def collect(fs: RootFS) -> list[dict[str, Any]]:
-    from pyroute2 import IPRoute
-
-    with IPRoute() as ipr:
-        return _collect(fs, ipr)
+    with RtnlSocket.open() as nl:
+        return _collect(fs, nl)
 
 
-def _collect(fs: RootFS, ipr: Any) -> list[dict[str, Any]]:
+def _collect(fs: RootFS, ipr: RtnlSocket) -> list[dict[str, Any]]:
     seen: set[str] = set()
     out = []
     places = [(fs, base) for base in NETNS_DIRS]

@@ -23,23 +23,13 @@ ARGV = ["nft", "-j", "list", "tables"]
 XT_TABLES = {"filter", "nat", "mangle", "raw", "security"}
 
 
-NFPROTO = {1: "inet", 2: "ip", 3: "arp", 5: "netdev", 7: "bridge", 10: "ip6"}
-
-
-def _table_names(runner: Runner) -> list[tuple[str, str]] | None:
+def table_names(runner: Runner) -> list[tuple[str, str]] | None:
     """(family, name) of every table: over netlink (cheap even with 10k rules), else
     through ``nft -j list tables``; None if neither works."""
-    try:
-        from pyroute2.nftables.main import NFTables
+    from cniscrub.node.rtnl import nft_tables
 
-        with NFTables(nfgen_family=0) as nft:  # NFPROTO_UNSPEC: every family
-            return [
-                (
-                    NFPROTO.get(t["nfgen_family"], str(t["nfgen_family"])),
-                    t.get_attr("NFTA_TABLE_NAME"),
-                )
-                for t in nft.get_tables()
-            ]
+    try:
+        return nft_tables()
     except Exception:  # no nf_tables netlink support: fall back to the nft binary
         res = runner.run(ARGV)
         if not res.ok:
@@ -56,7 +46,7 @@ def collect(runner: Runner) -> tuple[str, list[str]]:
     empty = '{"nftables": []}'
     if not runner.which("nft"):
         return empty, ["nftables not inspected: no nft binary"]
-    names = _table_names(runner)
+    names = table_names(runner)
     if names is None:
         return empty, ["nftables not inspected: cannot list tables"]
     items: list[Any] = []

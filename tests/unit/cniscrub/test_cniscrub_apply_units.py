@@ -162,3 +162,26 @@ def test_restore_of_missing_journal_is_an_error(tmp_path: Path) -> None:
 
     with pytest.raises(RestoreError):
         Journal.open(str(tmp_path))
+
+
+def test_targeted_verify_finds_a_reappearing_file(tmp_path: Path) -> None:
+    from cniscrub.apply.verify import remaining, verify_acted
+
+    root = _root(tmp_path)
+    fs = RootFS(str(root))
+    entries, notes = files.collect(fs)
+    inv = Inventory(notes=notes)
+    inv.add(files.parse(entries))
+    plan = build_plan(inv, Policy())
+    assert remaining(fs, FakeRunner(), plan.actions) == list(plan.actions)
+    journal = Journal.create(str(tmp_path / "j"), plan.plan_id, plan.to_json())
+    Executor(fs, FakeRunner(), journal, plan).run()
+    assert verify_acted(fs, FakeRunner(), plan.actions)["clean"] is True
+    (root / "run/flannel").mkdir(parents=True)
+    (root / "run/flannel/subnet.env").write_text("FLANNEL_NETWORK=10.244.0.0/16\n")
+    report = verify_acted(fs, FakeRunner(), plan.actions)
+    assert report["clean"] is False and report["remaining"] == 2
+    assert sorted(report["left"]) == [
+        "directory /run/flannel",
+        "file /run/flannel/subnet.env",
+    ]
