@@ -87,14 +87,13 @@ def _pod_side(netns: str, peer_index: int) -> dict[str, Any]:
 
 
 def _port_macs(index: int) -> list[str]:
-    from pyroute2 import IPRoute
+    from cniscrub.node.rtnl import dump
 
-    with IPRoute() as ipr:
-        return [
-            str(link.get_attr("IFLA_ADDRESS"))
-            for link in ipr.get_links()
-            if link.get_attr("IFLA_MASTER") == index
-        ]
+    return [
+        str(m["attrs"].get("IFLA_ADDRESS"))
+        for m in dump("links")
+        if m["attrs"].get("IFLA_MASTER") == index
+    ]
 
 
 def backup(fs: RootFS, runner: Runner, journal: Journal, a: Action) -> dict[str, Any]:

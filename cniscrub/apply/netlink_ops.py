@@ -61,26 +61,16 @@ def delete_routes(actions: Sequence[Action]) -> dict[int, str | None]:
     return out
 
 
-def _exists(ipr: Any, a: Action) -> bool:
-    from pyroute2.netlink.exceptions import NetlinkError
-
-    try:
-        links = ipr.get_links(a.data["resource"]["data"]["index"])
-    except NetlinkError:
-        return False
-    return any(link.get_attr("IFLA_IFNAME") == a.key for link in links)
-
-
 def delete_links(actions: Sequence[Action]) -> dict[int, str | None]:
-    """Delete all links of ``actions`` in one group operation."""
-    from pyroute2 import IPRoute
-    from pyroute2.netlink.exceptions import NetlinkError
+    """Delete all links of ``actions`` in one group operation (raw rtnetlink: one
+    message per move, one for the delete, one dump to confirm)."""
+    from cniscrub.node import rtnl
 
     out: dict[int, str | None] = {}
-    with IPRoute() as ipr:
-        current = {link.get_attr("IFLA_IFNAME"): link for link in ipr.get_links()}
+    with rtnl.RtnlSocket.open() as nl:
+        current = {m["attrs"].get("IFLA_IFNAME"): m for m in rtnl.dump("links", nl)}
         group = pick_group(
-            {link.get_attr("IFLA_GROUP") or 0 for link in current.values()}
+            {m["attrs"].get("IFLA_GROUP") or 0 for m in current.values()}
         )
         moved = []
         for a in actions:
@@ -93,15 +83,23 @@ def delete_links(actions: Sequence[Action]) -> dict[int, str | None]:
                     f"{a.key} was re-created (ifindex {link['index']}); not deleted"
                 )
             else:
-                ipr.link("set", index=link["index"], group=group)
+                try:
+                    rtnl.set_group(nl, link["index"], group)
+                except OSError as exc:
+                    out[a.id] = f"cannot move {a.key} into the delete group: {exc}"
+                    continue
                 moved.append(a)
         if moved:
             try:
-                ipr.link("del", group=group)
-            except NetlinkError as exc:
+                rtnl.delete_group(nl, group)
+            except OSError as exc:
                 for a in moved:
                     out[a.id] = f"group delete failed: {exc}"
                 return out
-        for a in moved:  # cheap per-index check instead of a second full dump
-            out[a.id] = f"{a.key} still present" if _exists(ipr, a) else None
+        after = {
+            (m["index"], m["attrs"].get("IFLA_IFNAME")) for m in rtnl.dump("links", nl)
+        }
+        for a in moved:
+            there = (a.data["resource"]["data"]["index"], a.key) in after
+            out[a.id] = f"{a.key} still present" if there else None
     return out

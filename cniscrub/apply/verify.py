@@ -1,12 +1,14 @@
 """Targeted verification after ``apply``: is any object the plan acted on still there?
 
-Instead of a second full inventory, each acted-on object is looked up directly: one
-``*-save -t TABLE`` per touched table and backend, one nft table listing (netlink), one
-route dump, one link dump, an ``lstat`` per file. An object counts as remaining when it
-is still present (a chain by name, a rule by chain + exact spec, a link or file by name,
-a route by its key); when a table cannot be read its objects count as remaining (never
-reported clean without proof). ``cniscrub verify`` stays the full check (it also finds
-residue the plan did not know about).
+Instead of a second full inventory, each acted-on object is looked up directly: for the
+nft backend, each touched chain (nf_tables netlink says whether it exists,
+``iptables-nft -S CHAIN`` lists its rules -- never the whole 10k-rule table); for legacy
+(or when that fails) one ``*-save -t TABLE`` per touched table; nft table names, one
+route dump and one link dump over netlink; an ``lstat`` per file. An object counts as
+remaining when it is still present (a chain by name, a rule by chain + exact spec, a
+link or file by name, a route by its key); when a table cannot be read its objects count
+as remaining (never reported clean without proof). ``cniscrub verify`` stays the full
+check (it also finds residue the plan did not know about).
 
 >>> from cniscrub.plan.model import Action
 >>> a = Action(1, "files", "file", "/run/flannel/subnet.env", "file x", "r", (), "b")
@@ -33,6 +35,35 @@ def group_kinds(actions: Sequence[Action]) -> dict[str, list[Action]]:
     return out
 
 
+def _saved_lines(
+    runner: Runner, backend: str, family: int, table: str
+) -> set[str] | None:
+    """Lines of ``*-save -t TABLE`` (None if it cannot be read)."""
+    save = iptables.tool(runner, backend, family, "save")
+    res = runner.run([save, "-t", table]) if save else None
+    return set(res.stdout.splitlines()) if res is not None and res.ok else None
+
+
+def _nft_chain_lines(
+    runner: Runner, family: int, table: str, chain: str
+) -> set[str] | None:
+    """``iptables-nft -S CHAIN`` lines (nft fetches just that chain: cheap even next
+    to 10k rules); empty when nf_tables says the chain is gone; None if unknown."""
+    from cniscrub.node.rtnl import nft_chain_exists
+
+    try:
+        if not nft_chain_exists(family, table, chain):
+            return set()
+    except OSError:
+        return None
+    save = iptables.tool(runner, "nft", family, "save")
+    if not save or not save.endswith("-save"):
+        return None
+    cmd = save[: -len("-save")]
+    res = runner.run([cmd, "-w", "10", "-t", table, "-S", chain])
+    return set(res.stdout.splitlines()) if res.ok else None
+
+
 def _ipt_left(runner: Runner, actions: list[Action]) -> list[Action]:
     by_table: dict[tuple[str, int, str], list[Action]] = {}
     for a in actions:
@@ -40,19 +71,25 @@ def _ipt_left(runner: Runner, actions: list[Action]) -> list[Action]:
         by_table.setdefault((d["backend"], d["family"], d["table"]), []).append(a)
     left: list[Action] = []
     for (backend, family, table), group in by_table.items():
-        save = iptables.tool(runner, backend, family, "save")
-        res = runner.run([save, "-t", table]) if save else None
-        if res is None or not res.ok:
-            left += group  # cannot prove it is gone
-            continue
-        lines = set(res.stdout.splitlines())  # exact lines: no full parse needed
-        chains = {ln[1:].split(" ", 1)[0] for ln in lines if ln.startswith(":")}
+        lines: dict[str, set[str] | None] = {}
+        if backend == "nft":  # per chain: never re-read a whole big table
+            for a in group:
+                chain = a.data["resource"]["data"]["chain"]
+                if chain not in lines:
+                    lines[chain] = _nft_chain_lines(runner, family, table, chain)
+        if backend != "nft" or any(v is None for v in lines.values()):
+            whole = _saved_lines(runner, backend, family, table)
+            lines = {a.data["resource"]["data"]["chain"]: whole for a in group}
         for a in group:
             d = a.data["resource"]["data"]
-            if a.kind == "ipt_chain":
-                if d["chain"] in chains:
+            have = lines[d["chain"]]
+            if have is None:  # cannot prove it is gone
+                left.append(a)
+            elif a.kind == "ipt_chain":
+                heads = (f"-N {d['chain']}", f":{d['chain']} ", f"-P {d['chain']} ")
+                if any(ln == heads[0] or ln.startswith(heads[1:]) for ln in have):
                     left.append(a)
-            elif f"-A {d['chain']} {d['spec']}".rstrip() in lines:
+            elif f"-A {d['chain']} {d['spec']}".rstrip() in have:
                 left.append(a)
     return left
 

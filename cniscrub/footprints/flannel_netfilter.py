@@ -39,6 +39,22 @@ def old_masq_specs(
     return specs + [[*s, "--random-fully"] for s in specs if s[-1] == "MASQUERADE"]
 
 
+def rule_candidate(table: str, chain: str, line: str) -> bool:
+    """Cheap pre-filter of ``-A`` lines worth parsing: only these can be claimed or
+    give a fact -- a rule in or jumping to a ``CNI-*``/``*flannel*`` chain, a
+    ``flanneld`` comment (all contain those substrings), or any nat POSTROUTING rule
+    (old unmarked masquerade, matched by exact spec). It never decides ownership.
+
+    >>> rule_candidate("filter", "KUBE-SVC-X", "-A KUBE-SVC-X -d 10.96.0.1/32 -j RETURN")
+    False
+    """
+    return (
+        "CNI-" in line
+        or "flannel" in line.lower()
+        or (table == "nat" and chain == "POSTROUTING")
+    )
+
+
 def where(d: dict[str, object]) -> str:
     return f"{d['table']}, {d['backend']} backend, IPv{d['family']}"
 

@@ -23,7 +23,7 @@ from cniscrub.inventory import (
     processes,
     routes,
 )
-from cniscrub.inventory.iptables import Runner
+from cniscrub.inventory.iptables import RuleFilter, Runner
 from cniscrub.inventory.model import Inventory, Resource
 from cniscrub.node.rootfs import RootFS
 
@@ -44,39 +44,63 @@ PARSERS: dict[str, Callable[..., list[Resource]]] = {
 
 
 def collect_raw(fs: RootFS, runner: Runner) -> tuple[dict[str, Any], list[str]]:
-    """Everything each module's ``collect`` returns, before parsing."""
+    """Everything each module's ``collect`` returns, before parsing. The rule and nft
+    collectors (subprocesses) run in a thread while netlink, files and /proc are read."""
+    import threading
+
     raw: dict[str, Any] = {}
     notes: list[str] = []
-    raw["files"], n1 = files.collect(fs)
-    raw["iptables"], n2 = iptables.collect(runner)
-    raw["nftables"], n3 = nftables.collect(runner)
-    notes += n1 + n2 + n3
+    side: dict[str, Any] = {}
+
+    def netfilter() -> None:
+        try:
+            side["iptables"] = iptables.collect(runner)
+            side["nftables"] = nftables.collect(runner)
+        except BaseException as exc:  # re-raised in the caller's thread
+            side["error"] = exc
+
+    thread = threading.Thread(target=netfilter)
+    thread.start()
     try:
-        raw["links"] = links.collect()
-        raw["addresses"] = addresses.collect()
-        raw["routes"] = routes.collect()
-        raw["neighbours"] = neighbours.collect()
-        raw["fdb"] = neighbours.collect_fdb()
-    except OSError as exc:
-        raise InventoryError(f"cannot read netlink state: {exc}") from exc
-    raw["processes"] = processes.collect()
-    raw["netns"] = netns.collect(fs)
+        raw["files"], n1 = files.collect(fs)
+        try:
+            raw["links"] = links.collect()
+            raw["addresses"] = addresses.collect()
+            raw["routes"] = routes.collect()
+            raw["neighbours"] = neighbours.collect()
+            raw["fdb"] = neighbours.collect_fdb()
+        except OSError as exc:
+            raise InventoryError(f"cannot read netlink state: {exc}") from exc
+        raw["processes"] = processes.collect()
+        raw["netns"] = netns.collect(fs)
+    finally:
+        thread.join()
+    if "error" in side:
+        raise side["error"]
+    raw["iptables"], n2 = side["iptables"]
+    raw["nftables"], n3 = side["nftables"]
+    notes += n1 + n2 + n3
     return raw, notes
 
 
-def parse_raw(raw: dict[str, Any], notes: list[str]) -> Inventory:
-    """Pure: the output of :func:`collect_raw` -> :class:`Inventory`."""
+def parse_raw(
+    raw: dict[str, Any], notes: list[str], rule_filter: RuleFilter | None = None
+) -> Inventory:
+    """Pure: the output of :func:`collect_raw` -> :class:`Inventory` (``rule_filter``:
+    see :func:`cniscrub.inventory.iptables.parse`)."""
     inv = Inventory(notes=list(notes))
     for kind, parser in PARSERS.items():
         if kind == "iptables":
-            inv.add(iptables.parse_all(raw.get(kind, [])))
+            inv.add(iptables.parse_all(raw.get(kind, []), rule_filter))
         elif kind in raw:
             inv.add(parser(raw[kind]))
     return inv
 
 
-def collect_inventory(fs: RootFS, runner: Runner) -> Inventory:
+def collect_inventory(
+    fs: RootFS, runner: Runner, rule_filter: RuleFilter | None = None
+) -> Inventory:
     raw, notes = collect_raw(fs, runner)
-    inv = parse_raw(raw, notes)
+    inv = parse_raw(raw, notes, rule_filter)
     log.debug("inventory: %s", {k: len(v) for k, v in inv.resources.items()})
     return inv

@@ -15,6 +15,7 @@ is pure: save text -> ``ipt_chain`` and ``ipt_rule`` resources (counters dropped
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from cniscrub.inventory.model import Resource
@@ -47,32 +48,38 @@ def tool(runner: Runner, backend: str, family: int, verb: str) -> str | None:
     return None
 
 
+def _save_one(runner: Runner, backend: str, family: int) -> tuple[Any, str | None]:
+    save = tool(runner, backend, family, "save")
+    if save is None:
+        return None, (
+            f"iptables {backend} backend (IPv{family}) not inspected: no "
+            f"{'ip6' if family == 6 else 'ip'}tables-{backend}-save binary"
+        )
+    res = runner.run([save])
+    if not res.ok:
+        return None, f"{save} failed (exit {res.rc}): {res.stderr.strip()[:200]}"
+    item = {"backend": backend, "family": family, "argv": [save], "stdout": res.stdout}
+    return item, None
+
+
 def collect(runner: Runner) -> tuple[list[dict[str, Any]], list[str]]:
-    raw, notes = [], []
-    for backend in BACKENDS:
-        for family in FAMILIES:
-            save = tool(runner, backend, family, "save")
-            if save is None:
-                notes.append(
-                    f"iptables {backend} backend (IPv{family}) not inspected: no "
-                    f"{'ip6' if family == 6 else 'ip'}tables-{backend}-save binary"
-                )
-                continue
-            res = runner.run([save])
-            if not res.ok:
-                notes.append(
-                    f"{save} failed (exit {res.rc}): {res.stderr.strip()[:200]}"
-                )
-                continue
-            raw.append(
-                {
-                    "backend": backend,
-                    "family": family,
-                    "argv": [save],
-                    "stdout": res.stdout,
-                }
-            )
-    return raw, notes
+    """Every backend and family, the ``*-save`` processes running concurrently (they
+    spend their time in the kernel and in their own process); results in fixed order."""
+    import threading
+
+    combos = [(b, f) for b in BACKENDS for f in FAMILIES]
+    out: list[tuple[Any, str | None]] = [(None, None)] * len(combos)
+
+    def work(i: int) -> None:
+        out[i] = _save_one(runner, *combos[i])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(combos))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    raw = [item for item, _ in out if item is not None]
+    return raw, [note for _, note in out if note]
 
 
 def _rule_data(tokens: list[str]) -> dict[str, Any]:
@@ -120,8 +127,17 @@ def _tokens(spec: str) -> list[str]:
     return tokens
 
 
-def parse(text: str, backend: str, family: int) -> list[Resource]:
-    """Pure: one ``*-save`` output -> chains (with their rule specs) and rules."""
+RuleFilter = Callable[[str, str, str], bool]  # (table, chain, line) -> worth parsing
+
+
+def parse(
+    text: str, backend: str, family: int, keep: RuleFilter | None = None
+) -> list[Resource]:
+    """Pure: one ``*-save`` output -> chains (with their rule specs) and rules.
+
+    ``keep`` (a footprint's cheap pre-filter) narrows which rule lines become
+    ``ipt_rule`` resources; every chain still lists all its rule specs, and
+    positions count every rule."""
     chains: dict[tuple[str, str], dict[str, Any]] = {}
     rules: list[Resource] = []
     table = ""
@@ -133,10 +149,14 @@ def parse(text: str, backend: str, family: int) -> list[Resource]:
             chains[(table, name)] = _new_chain(backend, family, table, name, policy)
         elif line.startswith("-A "):
             _, chain, spec = [*line.split(" ", 2), ""][:3]
-            ch = chains.setdefault(
-                (table, chain), _new_chain(backend, family, table, chain, "-")
-            )
+            ch = chains.get((table, chain))
+            if ch is None:
+                ch = chains[(table, chain)] = _new_chain(
+                    backend, family, table, chain, "-"
+                )
             ch["rules"].append(spec)
+            if keep is not None and not keep(table, chain, line):
+                continue
             tokens = _tokens(spec)
             data = {
                 "backend": backend,
@@ -157,8 +177,10 @@ def _key(d: dict[str, Any], pos: int | None = None) -> str:
     return key if pos is None else f"{key}:{pos}"
 
 
-def parse_all(raw: list[dict[str, Any]]) -> list[Resource]:
+def parse_all(
+    raw: list[dict[str, Any]], keep: RuleFilter | None = None
+) -> list[Resource]:
     out: list[Resource] = []
     for item in raw:
-        out += parse(item["stdout"], item["backend"], item["family"])
+        out += parse(item["stdout"], item["backend"], item["family"], keep)
     return out

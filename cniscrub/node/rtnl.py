@@ -418,3 +418,48 @@ def nft_tables() -> list[tuple[str, str]]:
                 (NFPROTO.get(msg[0], str(msg[0])), str(_str(a[NFTA_TABLE_NAME])))
             )
     return out
+
+
+# --- link deletion: move links into a group, delete the group in one operation ------
+RTM_DELLINK, RTM_SETLINK = 17, 19
+NLM_F_ACK = 0x4
+
+
+def _nla(kind: int, payload: bytes) -> bytes:
+    data = struct.pack("=HH", 4 + len(payload), kind) + payload
+    return data + b"\0" * ((-len(data)) % 4)
+
+
+def set_group(nl: RtnlSocket, index: int, group: int) -> None:
+    """Move link ``index`` into link group ``group`` (raises OSError)."""
+    body = _IFINFO.pack(0, 0, index, 0, 0) + _nla(IFLA_GROUP, struct.pack("=I", group))
+    nl.request(RTM_SETLINK, NLM_F_ACK, body)
+
+
+def delete_group(nl: RtnlSocket, group: int) -> None:
+    """Delete every link in ``group`` in one kernel operation (raises OSError)."""
+    body = _IFINFO.pack(0, 0, 0, 0, 0) + _nla(IFLA_GROUP, struct.pack("=I", group))
+    nl.request(RTM_DELLINK, NLM_F_ACK, body)
+
+
+NFT_MSG_GETCHAIN = (10 << 8) | 4
+NFTA_CHAIN_TABLE, NFTA_CHAIN_NAME = 1, 3
+NFPROTO_IPV4, NFPROTO_IPV6 = 2, 10
+
+
+def nft_chain_exists(family: int, table: str, chain: str) -> bool:
+    """Whether nf_tables has ``chain`` in table ``table`` of IPv``family`` (the kernel
+    answers ENOENT for a missing table or chain; any other error raises OSError)."""
+    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
+    sock.bind((0, 0))
+    proto = NFPROTO_IPV6 if family == 6 else NFPROTO_IPV4
+    body = struct.pack("=BBH", proto, 0, 0)
+    body += _nla(NFTA_CHAIN_TABLE, table.encode() + b"\0")
+    body += _nla(NFTA_CHAIN_NAME, chain.encode() + b"\0")
+    with RtnlSocket(sock) as nl:
+        try:
+            return bool(nl.request(NFT_MSG_GETCHAIN, NLM_F_ACK, body))
+        except OSError as exc:
+            if exc.errno == 2:  # ENOENT
+                return False
+            raise

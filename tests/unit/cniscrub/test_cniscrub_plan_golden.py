@@ -145,3 +145,32 @@ def test_one_iptables_transaction_per_table_and_backend(case: str) -> None:
     ]
     tables = [(d["backend"], d["family"], d["table"]) for d in keys]
     assert len(tables) == len(set(tables))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_rule_prefilter_never_changes_a_plan(case: str) -> None:
+    """The footprint's cheap line pre-filter (used by the CLI) only skips parsing
+    rules that cannot matter: the plan is identical with and without it."""
+    from cniscrub.footprints import RULE_FILTERS
+
+    doc = _doc(case)
+    policy = Policy(**doc["policy"])
+    keep = RULE_FILTERS[policy.cni]
+    fast = build_plan(parse_raw(doc["raw"], doc["notes"], keep), policy)
+    assert fast.to_json() == _plan(doc).to_json()
+
+
+def test_rule_prefilter_keeps_every_kind_of_candidate() -> None:
+    from cniscrub.footprints.flannel_netfilter import rule_candidate
+
+    keep = [
+        ("nat", "POSTROUTING", "-A POSTROUTING -s 10.244.0.0/16 -d 10.244.0.0/16 -j RETURN"),
+        ("nat", "POSTROUTING", "-A POSTROUTING -j FLANNEL-POSTRTG"),
+        ("filter", "FORWARD", '-A FORWARD -m comment --comment "flanneld forward" -j ACCEPT'),
+        ("nat", "CNI-0123456789abcdef01234567", "-A CNI-0123456789abcdef01234567 -j ACCEPT"),
+        ("nat", "PREROUTING", "-A PREROUTING -j CNI-HOSTPORT-DNAT"),
+        ("filter", "my-Flannel-x", "-A my-Flannel-x -j DROP"),
+    ]  # fmt: skip
+    assert all(rule_candidate(*k) for k in keep)
+    assert not rule_candidate("filter", "KUBE-SVC-A", "-A KUBE-SVC-A -j KUBE-SEP-B")
+    assert not rule_candidate("nat", "PREROUTING", "-A PREROUTING -j KUBE-SERVICES")
