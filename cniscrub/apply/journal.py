@@ -15,7 +15,6 @@ names sort in the order the runs started)::
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import time
@@ -29,6 +28,8 @@ DEFAULT_JOURNAL_DIR = "/var/lib/cniscrub/journal"
 
 def _syncfs(fd: int) -> None:
     """One syncfs(2) for the journal's filesystem (blobs + journal), fsync fallback."""
+    import ctypes  # only when writing: keeps `cniscrub plan` startup lean
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.syncfs(fd) == 0:

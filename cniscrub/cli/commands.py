@@ -18,6 +18,7 @@ from cniscrub.cli.render import action_line, plan_lines, result_lines
 from cniscrub.errors import CleanerError, PlanError, StalePlanError
 from cniscrub.exitcodes import ExitCode
 from cniscrub.inventory import collect_inventory
+from cniscrub.inventory.iptables import Pending
 from cniscrub.node.local import LocalRunner
 from cniscrub.node.rootfs import RootFS
 from cniscrub.plan.model import Plan
@@ -38,15 +39,19 @@ def _err(msg: str) -> None:
     sys.stderr.write(f"cniscrub: {msg}\n")
 
 
-def make_plan(root: str, cni: str, force: bool = False) -> Plan:
+def make_plan(
+    root: str, cni: str, force: bool = False, pending: Pending | None = None
+) -> Plan:
+    """Inventory + plan; ``pending``: rule collection the CLI already started."""
     from cniscrub.footprints import RULE_FILTERS
 
-    inv = collect_inventory(RootFS(root), LocalRunner(), RULE_FILTERS.get(cni))
+    runner = LocalRunner()
+    inv = collect_inventory(RootFS(root), runner, RULE_FILTERS.get(cni), pending)
     return build_plan(inv, Policy(cni=cni, force=force))
 
 
 def cmd_plan(args: argparse.Namespace) -> ExitCode:
-    plan = make_plan(args.root, args.cni)
+    plan = make_plan(args.root, args.cni, pending=getattr(args, "prefetch", None))
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:
             json.dump(
@@ -58,7 +63,7 @@ def cmd_plan(args: argparse.Namespace) -> ExitCode:
 
 
 def cmd_verify(args: argparse.Namespace) -> ExitCode:
-    plan = make_plan(args.root, args.cni)
+    plan = make_plan(args.root, args.cni, pending=getattr(args, "prefetch", None))
     code = ExitCode.OK if plan.empty else ExitCode.CHANGES_PENDING
     doc = {
         "schema": "cniscrub/verify/v1",

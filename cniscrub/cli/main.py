@@ -146,14 +146,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from cniscrub.cli import commands
+def _prefetch(args: argparse.Namespace) -> None:
+    """plan/verify are read-only (no lock comes first): start the ``*-save``
+    processes now, so they run while the rest of cniscrub is imported."""
+    if args.command in ("plan", "verify") and args.cni:
+        from cniscrub.inventory.iptables import Pending
+        from cniscrub.node.local import LocalRunner
 
+        args.prefetch = Pending(LocalRunner())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(ExitCode.USAGE) if exc.code not in (0, None) else 0
+
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         stream=sys.stderr,
@@ -165,4 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "apply" and not (args.cni or args.plan_file):
         sys.stderr.write("cniscrub: error: give --cni flannel or a PLAN file\n")
         return int(ExitCode.USAGE)
+    _prefetch(args)
+    from cniscrub.cli import commands
+
     return int(commands.run(args))

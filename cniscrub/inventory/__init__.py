@@ -43,26 +43,17 @@ PARSERS: dict[str, Callable[..., list[Resource]]] = {
 }
 
 
-def collect_raw(fs: RootFS, runner: Runner) -> tuple[dict[str, Any], list[str]]:
-    """Everything each module's ``collect`` returns, before parsing. The rule and nft
-    collectors (subprocesses) run in a thread while netlink, files and /proc are read."""
-    import threading
-
+def collect_raw(
+    fs: RootFS, runner: Runner, pending: iptables.Pending | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """Everything each module's ``collect`` returns, before parsing. The ``*-save``
+    processes run in a thread (``pending``, or started here) while nft, files,
+    netlink and /proc are read."""
+    rules = pending or iptables.Pending(runner)
     raw: dict[str, Any] = {}
-    notes: list[str] = []
-    side: dict[str, Any] = {}
-
-    def netfilter() -> None:
-        try:
-            side["iptables"] = iptables.collect(runner)
-            side["nftables"] = nftables.collect(runner)
-        except BaseException as exc:  # re-raised in the caller's thread
-            side["error"] = exc
-
-    thread = threading.Thread(target=netfilter)
-    thread.start()
     try:
         raw["files"], n1 = files.collect(fs)
+        raw["nftables"], n3 = nftables.collect(runner)
         try:
             raw["links"] = links.collect()
             raw["addresses"] = addresses.collect()
@@ -74,13 +65,8 @@ def collect_raw(fs: RootFS, runner: Runner) -> tuple[dict[str, Any], list[str]]:
         raw["processes"] = processes.collect()
         raw["netns"] = netns.collect(fs)
     finally:
-        thread.join()
-    if "error" in side:
-        raise side["error"]
-    raw["iptables"], n2 = side["iptables"]
-    raw["nftables"], n3 = side["nftables"]
-    notes += n1 + n2 + n3
-    return raw, notes
+        raw["iptables"], n2 = rules.result()
+    return raw, n1 + n2 + n3
 
 
 def parse_raw(
@@ -98,9 +84,12 @@ def parse_raw(
 
 
 def collect_inventory(
-    fs: RootFS, runner: Runner, rule_filter: RuleFilter | None = None
+    fs: RootFS,
+    runner: Runner,
+    rule_filter: RuleFilter | None = None,
+    pending: iptables.Pending | None = None,
 ) -> Inventory:
-    raw, notes = collect_raw(fs, runner)
+    raw, notes = collect_raw(fs, runner, pending)
     inv = parse_raw(raw, notes, rule_filter)
     log.debug("inventory: %s", {k: len(v) for k, v in inv.resources.items()})
     return inv

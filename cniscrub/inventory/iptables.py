@@ -82,6 +82,32 @@ def collect(runner: Runner) -> tuple[list[dict[str, Any]], list[str]]:
     return raw, [note for _, note in out if note]
 
 
+class Pending:
+    """:func:`collect` running in a thread, started early (e.g. by the CLI before it
+    imports the rest of cniscrub) so the ``*-save`` processes overlap other work."""
+
+    def __init__(self, runner: Runner) -> None:
+        import threading
+
+        self._out: tuple[list[dict[str, Any]], list[str]] | None = None
+        self._err: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(runner,), daemon=True)
+        self._thread.start()
+
+    def _run(self, runner: Runner) -> None:
+        try:
+            self._out = collect(runner)
+        except BaseException as exc:  # re-raised by result() in the caller's thread
+            self._err = exc
+
+    def result(self) -> tuple[list[dict[str, Any]], list[str]]:
+        self._thread.join()
+        if self._err is not None:
+            raise self._err
+        assert self._out is not None
+        return self._out
+
+
 def _rule_data(tokens: list[str]) -> dict[str, Any]:
     data: dict[str, Any] = {"source": None, "dest": None, "jump": None, "comment": None}
     data.update(not_source=False, not_dest=False)
