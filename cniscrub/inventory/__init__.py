@@ -43,6 +43,25 @@ PARSERS: dict[str, Callable[..., list[Resource]]] = {
 }
 
 
+def _collect_rest(fs: RootFS, runner: Runner) -> tuple[dict[str, Any], list[str]]:
+    """Every kind but iptables; notes as (files notes, nftables notes)."""
+    raw: dict[str, Any] = {}
+    raw["files"], n1 = files.collect(fs)
+    raw["nftables"], n3 = nftables.collect(runner)
+    try:
+        raw["links"] = links.collect()
+        raw["addresses"] = addresses.collect()
+        raw["routes"] = routes.collect()
+        raw["neighbours"] = neighbours.collect()
+        raw["fdb"] = neighbours.collect_fdb()
+    except OSError as exc:
+        raise InventoryError(f"cannot read netlink state: {exc}") from exc
+    raw["processes"] = processes.collect()
+    raw["netns"] = netns.collect(fs)
+    raw["_notes"] = (n1, n3)
+    return raw, n1 + n3
+
+
 def collect_raw(
     fs: RootFS, runner: Runner, pending: iptables.Pending | None = None
 ) -> tuple[dict[str, Any], list[str]]:
@@ -50,22 +69,12 @@ def collect_raw(
     processes run in a thread (``pending``, or started here) while nft, files,
     netlink and /proc are read."""
     rules = pending or iptables.Pending(runner)
-    raw: dict[str, Any] = {}
     try:
-        raw["files"], n1 = files.collect(fs)
-        raw["nftables"], n3 = nftables.collect(runner)
-        try:
-            raw["links"] = links.collect()
-            raw["addresses"] = addresses.collect()
-            raw["routes"] = routes.collect()
-            raw["neighbours"] = neighbours.collect()
-            raw["fdb"] = neighbours.collect_fdb()
-        except OSError as exc:
-            raise InventoryError(f"cannot read netlink state: {exc}") from exc
-        raw["processes"] = processes.collect()
-        raw["netns"] = netns.collect(fs)
+        raw, _ = _collect_rest(fs, runner)
     finally:
-        raw["iptables"], n2 = rules.result()
+        ipt, n2 = rules.result()
+    n1, n3 = raw.pop("_notes")
+    raw["iptables"] = ipt
     return raw, n1 + n2 + n3
 
 
@@ -89,7 +98,16 @@ def collect_inventory(
     rule_filter: RuleFilter | None = None,
     pending: iptables.Pending | None = None,
 ) -> Inventory:
-    raw, notes = collect_raw(fs, runner, pending)
-    inv = parse_raw(raw, notes, rule_filter)
+    """:func:`collect_raw` + :func:`parse_raw`, except that everything but the rules
+    is parsed while the ``*-save`` processes are still running."""
+    rules = pending or iptables.Pending(runner)
+    try:
+        raw, _ = _collect_rest(fs, runner)
+        n1, n3 = raw.pop("_notes")
+        inv = parse_raw(raw, [], rule_filter)
+    finally:
+        ipt, n2 = rules.result()
+    inv.notes = n1 + n2 + n3
+    inv.add(iptables.parse_all(ipt, rule_filter))
     log.debug("inventory: %s", {k: len(v) for k, v in inv.resources.items()})
     return inv

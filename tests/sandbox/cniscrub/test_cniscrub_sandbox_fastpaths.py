@@ -159,3 +159,28 @@ def test_raw_netlink_inventory_equals_pyroute2(node: Node) -> None:
     assert names is not None and {n for _, n in names} == ref_names
     mine = [n for n in nsids if n["path"].endswith(node.pods[0])]
     assert mine and mine[0]["nsid"] is not None
+
+
+def test_overlapped_inventory_equals_collect_then_parse(node: Node) -> None:
+    """collect_inventory parses while the *-save processes run and pre-filters rules:
+    it must give the same plan as collecting everything, then parsing everything."""
+    from cniscrub.footprints import RULE_FILTERS
+    from cniscrub.inventory import collect_inventory, collect_raw, parse_raw
+    from cniscrub.node.local import LocalRunner
+    from cniscrub.node.netns_enter import entered
+    from cniscrub.node.rootfs import RootFS
+    from cniscrub.plan.planner import Policy, build_plan
+
+    residue.foreign(node)
+    residue.flannel(node, dual=True, backend="legacy")
+    residue.bridge_masq(node, "nft", 1, network="podman")
+    fs, runner = RootFS(str(node.root)), LocalRunner()
+    with entered(f"/run/netns/{node.name}"):
+        fast = collect_inventory(fs, runner, RULE_FILTERS["flannel"])
+        raw, notes = collect_raw(fs, runner)
+    slow = parse_raw(raw, notes)
+    assert fast.notes == slow.notes
+    for kind in ("file", "link", "route", "ipt_chain", "nft_table", "netns"):
+        assert [r.key for r in fast.of(kind)] == [r.key for r in slow.of(kind)], kind
+    a, b = build_plan(fast, Policy()), build_plan(slow, Policy())
+    assert a.to_json() == b.to_json() and a.actions
