@@ -90,8 +90,8 @@ def _apply_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-verify",
         action="store_true",
-        help="skip the inventory + plan pass after applying (faster; run "
-        "`cniscrub verify` afterwards)",
+        help="skip the check that every acted-on object is gone (run "
+        "`cniscrub verify` afterwards for the full check)",
     )
 
 
