@@ -21,6 +21,8 @@ from typing import Any
 NETLINK_ROUTE = 0
 NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
 NLMSG_ERROR, NLMSG_DONE = 2, 3
+NLM_F_DUMP_INTR = 0x10
+DUMP_RETRIES = 5
 RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE = 18, 22, 26
 NLA_TYPE_MASK = 0x3FFF
 _HDR = struct.Struct("=IHHII")  # nlmsghdr
@@ -84,33 +86,47 @@ class RtnlSocket:
         self.close()
 
     def request(self, msg_type: int, flags: int, body: bytes) -> list[bytes]:
-        """Send one request; payloads of every reply until DONE (dump) or the answer."""
+        """Send one request; payloads of every reply until DONE (dump) or the answer.
+        A dump the kernel marks inconsistent (NLM_F_DUMP_INTR: the state changed
+        while it was dumped) is taken again, as ``ip`` does."""
+        for _ in range(DUMP_RETRIES):
+            out, consistent = self._request_once(msg_type, flags, body)
+            if consistent:
+                return out
+        raise OSError(4, "netlink dump kept being interrupted (state changing)")
+
+    def _request_once(
+        self, msg_type: int, flags: int, body: bytes
+    ) -> tuple[list[bytes], bool]:
         self.seq += 1
         seq = self.seq
         hdr = _HDR.pack(_HDR.size + len(body), msg_type, NLM_F_REQUEST | flags, seq, 0)
         self.sock.send(hdr + body)
         out: list[bytes] = []
+        consistent = True
         while True:
             buf = self.sock.recv(1 << 20)
             offset = 0
             while offset + _HDR.size <= len(buf):
-                length, kind, _, mseq, _ = _HDR.unpack_from(buf, offset)
+                length, kind, mflags, mseq, _ = _HDR.unpack_from(buf, offset)
                 if length < _HDR.size:
                     raise OSError("malformed netlink message")
                 payload = buf[offset + _HDR.size : offset + length]
                 offset += (length + 3) & ~3
                 if mseq != seq:
                     continue
+                if mflags & NLM_F_DUMP_INTR:
+                    consistent = False
                 if kind == NLMSG_DONE:
-                    return out
+                    return out, consistent
                 if kind == NLMSG_ERROR:
                     err = -int(struct.unpack_from("=i", payload)[0])
                     if err:
                         raise OSError(err, os.strerror(err))
-                    return out
+                    return out, consistent
                 out.append(payload)
                 if not flags & NLM_F_DUMP:
-                    return out
+                    return out, consistent
 
     def link(self, index: int) -> dict[str, Any] | None:
         """Name, MAC, MTU and flags of one link, or None if there is no such index."""
