@@ -1,4 +1,4 @@
-"""Remove routes and links over netlink (pyroute2).
+"""Remove routes (pyroute2) and links (raw rtnetlink, :mod:`cniscrub.node.rtnl`).
 
 Links are deleted in ONE kernel operation: every target is moved into a private,
 unused link group and the group is deleted (``RTM_DELLINK`` with ``IFLA_GROUP``), so the
