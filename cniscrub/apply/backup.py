@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from typing import Any
 
 from cniscrub.apply.journal import Journal
@@ -52,42 +53,72 @@ def _nft(runner: Runner, a: Action) -> dict[str, Any]:
     }
 
 
-def _pod_side(netns: str, peer_index: int) -> dict[str, Any]:
-    """The pod end of a veth: name, MAC, MTU, addresses and routes, read over one raw
-    rtnetlink socket opened inside the pod netns (no pyroute2, nothing run in it)."""
-    from cniscrub.node.rtnl import socket_in
+def _read_pod_side(netns: str, peer_index: int) -> dict[str, Any]:
+    from pyroute2 import IPRoute
+    from pyroute2.netlink.exceptions import NetlinkError
 
-    with socket_in(netns) as nl:
-        link = nl.link(peer_index)
-        if link is None:
+    from cniscrub.node.netns_enter import entered
+
+    # the socket binds to the namespace the thread is in when it is created
+    with entered(netns), IPRoute() as ipr:
+        try:
+            link = ipr.get_links(peer_index)[0]
+        except (NetlinkError, IndexError):
             return {"netns": netns, "error": f"no link {peer_index} in {netns}"}
         addrs = [
-            f"{a['address']}/{a['prefixlen']}"
-            for a in nl.addresses()
-            if a["index"] == peer_index and a["scope"] != 253  # link scope: from MAC
+            f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}"
+            for a in ipr.get_addr(index=peer_index)
+            if a["scope"] != 253  # link scope: derived from the MAC
         ]
-        routes = [
-            {
-                "family": 6 if r["family"] == 10 else 4,
-                "dst": f"{r['dst']}/{r['dst_len']}" if r["dst"] else "default",
-                "gateway": r["gateway"],
-            }
-            for r in nl.routes()
-            if r["oif"] == peer_index and r["proto"] != 2 and r["table"] != 255
-        ]
+        routes = []
+        for r in ipr.route("dump"):
+            table = r.get_attr("RTA_TABLE") or r["table"]
+            if r.get_attr("RTA_OIF") != peer_index or r["proto"] == 2 or table == 255:
+                continue
+            dst = r.get_attr("RTA_DST")
+            routes.append(
+                {
+                    "family": 6 if r["family"] == 10 else 4,
+                    "dst": f"{dst}/{r['dst_len']}" if dst else "default",
+                    "gateway": r.get_attr("RTA_GATEWAY"),
+                }
+            )
     return {
         "netns": netns,
-        "ifname": link["ifname"],
-        "mac": link["mac"],
-        "mtu": link["mtu"],
+        "ifname": link.get_attr("IFLA_IFNAME"),
+        "mac": link.get_attr("IFLA_ADDRESS"),
+        "mtu": link.get_attr("IFLA_MTU"),
         "up": bool(link["flags"] & 1),
         "addresses": addrs,
         "routes": routes,
     }
 
 
+def _pod_side(netns: str, peer_index: int) -> dict[str, Any]:
+    """The pod end of a veth: name, MAC, MTU, addresses and routes, read through
+    pyroute2 from a short-lived thread that enters the pod netns (``setns`` is
+    per-thread: nothing is forked, the calling thread never leaves its namespace)."""
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["ok"] = _read_pod_side(netns, peer_index)
+        except BaseException as exc:  # re-raised in the caller
+            box["exc"] = exc
+
+    t = threading.Thread(target=work, name="cniscrub-pod-side", daemon=True)
+    t.start()
+    t.join()
+    if "exc" in box:
+        exc = box["exc"]
+        if isinstance(exc, (OSError, ValueError)):
+            raise exc
+        raise OSError(f"cannot read the pod side in {netns}: {exc}") from exc
+    return dict(box["ok"])
+
+
 def _port_macs(index: int) -> list[str]:
-    from cniscrub.node.rtnl import dump
+    from cniscrub.node.netlink import dump
 
     return [
         str(m["attrs"].get("IFLA_ADDRESS"))

@@ -1,4 +1,4 @@
-"""Remove routes (pyroute2) and links (raw rtnetlink, :mod:`cniscrub.node.rtnl`).
+"""Remove routes and links through pyroute2.
 
 Links are deleted in ONE kernel operation: every target is moved into a private,
 unused link group and the group is deleted (``RTM_DELLINK`` with ``IFLA_GROUP``), so the
@@ -62,13 +62,16 @@ def delete_routes(actions: Sequence[Action]) -> dict[int, str | None]:
 
 
 def delete_links(actions: Sequence[Action]) -> dict[int, str | None]:
-    """Delete all links of ``actions`` in one group operation (raw rtnetlink: one
-    message per move, one for the delete, one dump to confirm)."""
-    from cniscrub.node import rtnl
+    """Delete all links of ``actions`` in one group operation (one message per move,
+    one for the delete, one dump to confirm, all over one pyroute2 socket)."""
+    from pyroute2 import IPRoute
+    from pyroute2.netlink.exceptions import NetlinkError
+
+    from cniscrub.node.netlink import dump_with
 
     out: dict[int, str | None] = {}
-    with rtnl.RtnlSocket.open() as nl:
-        current = {m["attrs"].get("IFLA_IFNAME"): m for m in rtnl.dump("links", nl)}
+    with IPRoute() as ipr:
+        current = {m["attrs"].get("IFLA_IFNAME"): m for m in dump_with(ipr, "links")}
         group = pick_group(
             {m["attrs"].get("IFLA_GROUP") or 0 for m in current.values()}
         )
@@ -84,20 +87,20 @@ def delete_links(actions: Sequence[Action]) -> dict[int, str | None]:
                 )
             else:
                 try:
-                    rtnl.set_group(nl, link["index"], group)
-                except OSError as exc:
+                    ipr.link("set", index=link["index"], group=group)
+                except (NetlinkError, OSError) as exc:
                     out[a.id] = f"cannot move {a.key} into the delete group: {exc}"
                     continue
                 moved.append(a)
         if moved:
-            try:
-                rtnl.delete_group(nl, group)
-            except OSError as exc:
+            try:  # RTM_DELLINK, ifindex 0 + IFLA_GROUP: the whole group at once
+                ipr.link("del", group=group)
+            except (NetlinkError, OSError) as exc:
                 for a in moved:
                     out[a.id] = f"group delete failed: {exc}"
                 return out
         after = {
-            (m["index"], m["attrs"].get("IFLA_IFNAME")) for m in rtnl.dump("links", nl)
+            (m["index"], m["attrs"].get("IFLA_IFNAME")) for m in dump_with(ipr, "links")
         }
         for a in moved:
             there = (a.data["resource"]["data"]["index"], a.key) in after

@@ -48,13 +48,13 @@ def _nft_chain_lines(
     runner: Runner, family: int, table: str, chain: str
 ) -> set[str] | None:
     """``iptables-nft -S CHAIN`` lines (nft fetches just that chain: cheap even next
-    to 10k rules); empty when nf_tables says the chain is gone; None if unknown."""
-    from cniscrub.node.rtnl import nft_chain_exists
-
-    try:
-        if not nft_chain_exists(family, table, chain):
-            return set()
-    except OSError:
+    to 10k rules); empty when ``nft list chain`` says the chain (or its table) is gone;
+    None if unknown."""
+    fam = "ip6" if family == 6 else "ip"
+    probe = runner.run(["nft", "-j", "list", "chain", fam, table, chain])
+    if not probe.ok:
+        if "No such file or directory" in (probe.stderr or ""):
+            return set()  # ENOENT: no such table or chain
         return None
     save = iptables.tool(runner, "nft", family, "save")
     if not save or not save.endswith("-save"):

@@ -8,6 +8,7 @@ The registry :data:`PARSERS` maps a kind name to its pure parser; golden tests u
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ from cniscrub.inventory import (
 )
 from cniscrub.inventory.iptables import RuleFilter, Runner
 from cniscrub.inventory.model import Inventory, Resource
+from cniscrub.node import netlink
 from cniscrub.node.rootfs import RootFS
 
 log = logging.getLogger(__name__)
@@ -43,21 +45,44 @@ PARSERS: dict[str, Callable[..., list[Resource]]] = {
 }
 
 
+NETLINK_KINDS = ("links", "addresses", "routes", "neighbours", "fdb")
+
+
+def _netlink_state(fs: RootFS) -> dict[str, Any]:
+    """The five netlink dumps (the FDB decoded in a child on the other core) and
+    the named netns with their ids."""
+    out: dict[str, Any] = dict(netlink.dump_parallel(NETLINK_KINDS))
+    out["netns"] = netns.collect(fs)
+    return out
+
+
 def _collect_rest(fs: RootFS, runner: Runner) -> tuple[dict[str, Any], list[str]]:
-    """Every kind but iptables; notes as (files notes, nftables notes)."""
+    """Every kind but iptables; notes as (files notes, nftables notes). The netlink
+    reads (pyroute2 import + decoding) run in a thread while files, nft and /proc are
+    read here: the thread inherits this thread's network namespace."""
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["ok"] = _netlink_state(fs)
+        except BaseException as exc:  # re-raised below
+            box["exc"] = exc
+
+    reader = threading.Thread(target=work, name="cniscrub-netlink", daemon=True)
+    reader.start()
     raw: dict[str, Any] = {}
-    raw["files"], n1 = files.collect(fs)
-    raw["nftables"], n3 = nftables.collect(runner)
     try:
-        raw["links"] = links.collect()
-        raw["addresses"] = addresses.collect()
-        raw["routes"] = routes.collect()
-        raw["neighbours"] = neighbours.collect()
-        raw["fdb"] = neighbours.collect_fdb()
-    except OSError as exc:
-        raise InventoryError(f"cannot read netlink state: {exc}") from exc
-    raw["processes"] = processes.collect()
-    raw["netns"] = netns.collect(fs)
+        raw["files"], n1 = files.collect(fs)
+        raw["nftables"], n3 = nftables.collect(runner)
+        raw["processes"] = processes.collect()
+    finally:
+        reader.join()
+    if "exc" in box:
+        exc = box["exc"]
+        if isinstance(exc, OSError):
+            raise InventoryError(f"cannot read netlink state: {exc}") from exc
+        raise exc
+    raw.update(box["ok"])
     raw["_notes"] = (n1, n3)
     return raw, n1 + n3
 

@@ -15,30 +15,34 @@ from typing import Any
 from cniscrub.errors import InventoryError
 from cniscrub.inventory.model import Resource
 from cniscrub.node.rootfs import RootFS
-from cniscrub.node.rtnl import RtnlSocket, netnsid
 
 NETNS_DIRS = ("/run/netns", "/var/run/netns")
 
 
-def _nsid(nl: RtnlSocket, path: str) -> int | None:
+def _nsid(ipr: Any, path: str) -> int | None:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:
         return None
     try:
-        return netnsid(nl, fd)
+        got = ipr.get_netnsid(fd=fd)
     except Exception:  # a stale bind mount or a non-netns file
         return None
     finally:
         os.close(fd)
+    nsid = got.get("nsid") if got else None
+    # NETNSA_NSID is -1 (u32 0xffffffff as decoded) when no id is assigned
+    return nsid if isinstance(nsid, int) and 0 <= nsid < 0x80000000 else None
 
 
 def collect(fs: RootFS) -> list[dict[str, Any]]:
-    with RtnlSocket.open() as nl:
-        return _collect(fs, nl)
+    from pyroute2 import IPRoute
+
+    with IPRoute() as ipr:
+        return _collect(fs, ipr)
 
 
-def _collect(fs: RootFS, ipr: RtnlSocket) -> list[dict[str, Any]]:
+def _collect(fs: RootFS, ipr: Any) -> list[dict[str, Any]]:
     seen: set[str] = set()
     out = []
     places = [(fs, base) for base in NETNS_DIRS]

@@ -23,21 +23,39 @@ ARGV = ["nft", "-j", "list", "tables"]
 XT_TABLES = {"filter", "nat", "mangle", "raw", "security"}
 
 
-def table_names(runner: Runner) -> list[tuple[str, str]] | None:
-    """(family, name) of every table: over netlink (cheap even with 10k rules), else
-    through ``nft -j list tables``; None if neither works."""
-    from cniscrub.node.rtnl import nft_tables
+# nfgen_family of an nf_tables message -> the family name nft prints
+NFPROTO = {1: "inet", 2: "ip", 3: "arp", 5: "netdev", 7: "bridge", 10: "ip6"}
 
-    try:
-        return nft_tables()
-    except Exception:  # no nf_tables netlink support: fall back to the nft binary
-        res = runner.run(ARGV)
-        if not res.ok:
-            return None
-        items = json.loads(res.stdout or "{}").get("nftables", [])
+
+def _netlink_table_names() -> list[tuple[str, str]]:
+    from pyroute2.nftables.main import NFTables
+
+    with NFTables(nfgen_family=0) as nft:  # NFPROTO_UNSPEC: every family
         return [
-            (i["table"]["family"], i["table"]["name"]) for i in items if "table" in i
+            (
+                NFPROTO.get(t["nfgen_family"], str(t["nfgen_family"])),
+                str(t.get_attr("NFTA_TABLE_NAME")),
+            )
+            for t in nft.get_tables()
         ]
+
+
+def table_names(runner: Runner) -> list[tuple[str, str]] | None:
+    """(family, name) of every table: a pyroute2 nf_tables table dump (names only:
+    ~2 ms; ``nft list tables`` fills nft's whole rule cache first, ~0.2 s next to 10k
+    rules), else ``nft -j list tables``; None if neither works."""
+    try:
+        return _netlink_table_names()
+    except Exception:  # no nf_tables netlink access: ask the nft binary
+        pass
+    res = runner.run(ARGV)
+    if not res.ok:
+        return None
+    try:
+        items = json.loads(res.stdout or "{}").get("nftables", [])
+    except (ValueError, AttributeError):
+        return None
+    return [(i["table"]["family"], i["table"]["name"]) for i in items if "table" in i]
 
 
 def collect(runner: Runner) -> tuple[str, list[str]]:

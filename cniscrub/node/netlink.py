@@ -1,6 +1,8 @@
-"""Dump netlink state as compact, JSON-able dicts: :func:`dump` reads over a raw
-rtnetlink socket (:mod:`cniscrub.node.rtnl`, no pyroute2 import: ~15x faster);
-:func:`dump_pyroute2` is the pyroute2 reference reading the tests compare it with.
+"""Dump netlink state through pyroute2 as compact, JSON-able dicts: :func:`dump` (one
+kind) and :func:`dump_many` (several kinds over one ``IPRoute`` socket). Only the
+attributes the inventory parsers read are decoded (:func:`selective`), and a dump the
+kernel flags inconsistent (``NLM_F_DUMP_INTR``: state changed under it) is taken again,
+at most :data:`DUMP_RETRIES` times.
 
 The inventory parsers work on these dicts (not on pyroute2 objects) so they are pure
 and their golden fixtures are plain JSON. Statistics and unknown attributes are dropped:
@@ -89,28 +91,105 @@ def selective(msg: Any, keep: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def dump(what: str) -> list[dict[str, Any]]:
-    """``links``, ``addresses``, ``routes``, ``neighbours`` or ``fdb``."""
-    from cniscrub.node import rtnl
-
-    return rtnl.dump(what)
+DUMP_RETRIES = 5
+NLM_F_DUMP_INTR = 0x10
 
 
-def dump_pyroute2(what: str) -> list[dict[str, Any]]:
-    """Reference: the same dump through pyroute2 (decodes every attribute: slow)."""
+def _messages(ipr: Any, what: str) -> list[Any]:
+    if what == "links":
+        return list(ipr.get_links())
+    if what == "addresses":
+        return list(ipr.get_addr())
+    if what == "routes":
+        return list(ipr.route("dump"))
+    if what == "neighbours":
+        return [*ipr.get_neighbours(family=2), *ipr.get_neighbours(family=10)]
+    if what == "fdb":
+        return list(ipr.get_neighbours(family=7))  # AF_BRIDGE
+    raise ValueError(what)
+
+
+def _interrupted(msgs: list[Any]) -> bool:
+    return any(m["header"].get("flags", 0) & NLM_F_DUMP_INTR for m in msgs)
+
+
+def dump_with(ipr: Any, what: str) -> list[dict[str, Any]]:
+    """``links``, ``addresses``, ``routes``, ``neighbours`` or ``fdb`` read over the
+    open pyroute2 socket ``ipr`` (raises OSError if every try was interrupted)."""
+    from pyroute2.netlink.exceptions import NetlinkDumpInterrupted, NetlinkError
+
+    keep = KEEP.get(what)
+    if keep is None:
+        raise ValueError(what)
+    for _ in range(DUMP_RETRIES):
+        try:
+            msgs = _messages(ipr, what)
+        except NetlinkDumpInterrupted:
+            continue
+        except NetlinkError as exc:
+            raise OSError(exc.code, f"netlink {what} dump failed: {exc}") from exc
+        if not _interrupted(msgs):
+            return [selective(m, keep) for m in msgs]
+    raise OSError(4, f"netlink {what} dump kept being interrupted (state changing)")
+
+
+def dump_many(kinds: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
+    """Several dumps over one ``IPRoute`` socket."""
     from pyroute2 import IPRoute
 
     with IPRoute() as ipr:
-        if what == "links":
-            msgs = ipr.get_links()
-        elif what == "addresses":
-            msgs = ipr.get_addr()
-        elif what == "routes":
-            msgs = list(ipr.route("dump"))
-        elif what == "neighbours":
-            msgs = [*ipr.get_neighbours(family=2), *ipr.get_neighbours(family=10)]
-        elif what == "fdb":
-            msgs = ipr.get_neighbours(family=7)
-        else:
-            raise ValueError(what)
-        return [selective(m, KEEP[what]) for m in msgs]
+        return {what: dump_with(ipr, what) for what in kinds}
+
+
+# FDB dicts hold only strings and ints (they survive a JSON round trip), and the FDB
+# is the biggest dump on a Flannel node: decoding it in a child balances the two cores
+CHILD_KINDS = ("fdb",)
+
+
+def dump_parallel(kinds: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
+    """:func:`dump_many`, with :data:`CHILD_KINDS` decoded by a child interpreter on
+    the other core (pyroute2 decoding is CPU-bound; a thread would share the GIL).
+    The child is forked from the calling thread, so it reads the same network
+    namespace. If it fails, those kinds are read here instead."""
+    import json
+    import subprocess
+    import sys
+
+    far = tuple(k for k in kinds if k in CHILD_KINDS)
+    near = tuple(k for k in kinds if k not in far)
+    if len(far) == 0 or len(near) == 0:
+        return dump_many(kinds)
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "cniscrub.node.netlink", *far],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+    except OSError:  # no usable interpreter path: read everything here
+        return dump_many(kinds)
+    try:
+        out = dump_many(near)
+    finally:
+        stdout, _ = child.communicate()
+    try:
+        if child.returncode != 0:
+            raise ValueError(f"exit {child.returncode}")
+        got = json.loads(stdout)
+        out.update({k: got[k] for k in far})
+    except (ValueError, KeyError, TypeError):
+        out.update(dump_many(far))
+    return {k: out[k] for k in kinds}
+
+
+def dump(what: str) -> list[dict[str, Any]]:
+    """``links``, ``addresses``, ``routes``, ``neighbours`` or ``fdb``."""
+    return dump_many((what,))[what]
+
+
+if __name__ == "__main__":  # the child of :func:`dump_parallel`
+    import json
+    import sys
+
+    names = tuple(a for a in sys.argv[1:] if a in CHILD_KINDS)
+    sys.stdout.write(json.dumps(dump_many(names)))
