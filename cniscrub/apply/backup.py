@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from cniscrub.apply.journal import Journal
@@ -94,27 +94,25 @@ def _read_pod_side(netns: str, peer_index: int) -> dict[str, Any]:
     }
 
 
+_pod_reader: ThreadPoolExecutor | None = None
+
+
 def _pod_side(netns: str, peer_index: int) -> dict[str, Any]:
     """The pod end of a veth: name, MAC, MTU, addresses and routes, read through
-    pyroute2 from a short-lived thread that enters the pod netns (``setns`` is
-    per-thread: nothing is forked, the calling thread never leaves its namespace)."""
-    box: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            box["ok"] = _read_pod_side(netns, peer_index)
-        except BaseException as exc:  # re-raised in the caller
-            box["exc"] = exc
-
-    t = threading.Thread(target=work, name="cniscrub-pod-side", daemon=True)
-    t.start()
-    t.join()
-    if "exc" in box:
-        exc = box["exc"]
-        if isinstance(exc, (OSError, ValueError)):
-            raise exc
+    pyroute2 from a worker thread that enters the pod netns for each read (``setns``
+    is per-thread: nothing is forked, the calling thread never leaves its namespace;
+    one worker for every pod, so its event loop is made once)."""
+    global _pod_reader
+    if _pod_reader is None:
+        _pod_reader = ThreadPoolExecutor(1, thread_name_prefix="cniscrub-pod-side")
+    try:
+        return _pod_reader.submit(_read_pod_side, netns, peer_index).result()
+    except (OSError, ValueError):
+        _pod_reader.shutdown(wait=False)  # its namespace may not have been restored
+        _pod_reader = None
+        raise
+    except Exception as exc:  # a netlink error reading an existing netns
         raise OSError(f"cannot read the pod side in {netns}: {exc}") from exc
-    return dict(box["ok"])
 
 
 def _port_macs(index: int) -> list[str]:

@@ -8,17 +8,20 @@ from typing import Any
 
 import pytest
 from pyroute2.netlink.exceptions import NetlinkDumpInterrupted, NetlinkError
-from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 
 from cniscrub.node import netlink
 
 
-def _link(index: int, name: str, flags: int = 0) -> ifinfmsg:
-    msg = ifinfmsg()
-    msg["index"] = index
-    msg["attrs"] = [("IFLA_IFNAME", name), ("IFLA_MTU", 1500)]
-    msg["header"]["flags"] = flags
-    return msg
+class Msg(dict):  # type: ignore[type-arg]
+    """What :func:`netlink.selective` reads of a pyroute2 message."""
+
+    def get_attr(self, name: str) -> Any:
+        return dict(self["attrs"]).get(name)
+
+
+def _link(index: int, name: str, flags: int = 0) -> Msg:
+    attrs = [("IFLA_IFNAME", name), ("IFLA_MTU", 1500)]
+    return Msg(index=index, attrs=attrs, header={"flags": flags})
 
 
 class ScriptedIPRoute:
@@ -28,7 +31,7 @@ class ScriptedIPRoute:
         self.script = script
         self.calls = 0
 
-    def get_links(self) -> list[ifinfmsg]:
+    def get_links(self) -> list[Msg]:
         step = self.script[self.calls]
         self.calls += 1
         if isinstance(step, Exception):
@@ -69,3 +72,22 @@ def test_netlink_error_is_an_oserror() -> None:
 def test_unknown_kind() -> None:
     with pytest.raises(ValueError):
         netlink.dump_with(ScriptedIPRoute([]), "bogus")
+
+
+@pytest.mark.parametrize("exe", ["/nonexistent/python", "/bin/false"])
+def test_parallel_dump_falls_back_when_the_child_fails(
+    monkeypatch: pytest.MonkeyPatch, exe: str
+) -> None:
+    calls: list[tuple[str, ...]] = []
+
+    def fake(kinds: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
+        calls.append(kinds)
+        return {k: [{"kind": k}] for k in kinds}
+
+    monkeypatch.setattr(netlink, "dump_many", fake)
+    monkeypatch.setattr("sys.executable", exe)
+    got = netlink.dump_parallel(("links", "fdb"))
+    assert got == {"links": [{"kind": "links"}], "fdb": [{"kind": "fdb"}]}
+    assert sorted(calls) == sorted([("links",), ("fdb",)]) or calls == [
+        ("links", "fdb")
+    ]
