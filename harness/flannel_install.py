@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,19 @@ def manifest_path(version: str) -> Path:
             f"no manifest for Flannel {version} (have: {', '.join(VERSIONS)})"
         )
     return path
+
+
+def cni_conf(version: str = "v0.27.3") -> dict[str, Any]:
+    """The conflist the manifest's install-cni container writes to
+    /etc/cni/net.d/10-flannel.conflist: its ConfigMap's ``cni-conf.json``
+    (fact: flannel-footprint.md §1.2, §1.3)."""
+    import yaml
+
+    for doc in yaml.safe_load_all(manifest_path(version).read_text()):
+        if doc and doc.get("kind") == "ConfigMap":
+            conf: dict[str, Any] = json.loads(doc["data"]["cni-conf.json"])
+            return conf
+    raise ValueError(f"the {version} manifest has no ConfigMap")
 
 
 def manifest_version(path: Path) -> str:

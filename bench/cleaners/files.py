@@ -14,22 +14,14 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from harness.flannel_install import cni_conf
+
 if TYPE_CHECKING:
     from .spec import Pod
 
 FileMap = dict[str, tuple[bytes, int]]
 
-FLANNEL_CONFLIST = {
-    "name": "cbr0",
-    "cniVersion": "0.3.1",
-    "plugins": [
-        {
-            "type": "flannel",
-            "delegate": {"hairpinMode": True, "isDefaultGateway": True},
-        },
-        {"type": "portmap", "capabilities": {"portMappings": True}},
-    ],
-}
+FLANNEL_CONFLIST = cni_conf()  # the manifest's cni-conf.json
 SUBNET_ENV = (
     "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.0.1/24\n"
     "FLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n"

@@ -10,19 +10,11 @@ import json
 
 from csb_nodebuilder import NET4, NET6, POD4, POD6, Node
 
+from harness.flannel_install import cni_conf
+
 # fact: flannel-footprint.md §1.2 (cni-conf.json of kube-flannel.yml, written to
 # /etc/cni/net.d/10-flannel.conflist by install-cni, §1.3)
-FLANNEL_CONFLIST = {
-    "name": "cbr0",
-    "cniVersion": "0.3.1",
-    "plugins": [
-        {
-            "type": "flannel",
-            "delegate": {"hairpinMode": True, "isDefaultGateway": True},
-        },
-        {"type": "portmap", "capabilities": {"portMappings": True}},
-    ],
-}
+FLANNEL_CONFLIST = cni_conf()
 # a podman conflist (foreign): bridge cni-podman0, host-local under networks/podman
 PODMAN_CONFLIST = {
     "cniVersion": "0.4.0",

@@ -13,6 +13,7 @@ import pytest
 from rtnode import REPO, Node, conflist
 
 from harness.emulation.runtime import netns
+from harness.flannel_install import cni_conf
 
 pytestmark = pytest.mark.sandbox
 
@@ -28,19 +29,7 @@ if [ "$CNI_COMMAND" = ADD ]; then
 fi
 exit 0
 """
-FLANNEL_CONFLIST = json.dumps(
-    {
-        "name": "cbr0",
-        "cniVersion": "0.3.1",
-        "plugins": [
-            {
-                "type": "flannel",
-                "delegate": {"hairpinMode": True, "isDefaultGateway": True},
-            },
-            {"type": "portmap", "capabilities": {"portMappings": True}},
-        ],
-    }
-)
+FLANNEL_CONFLIST = json.dumps(cni_conf())  # the manifest's cni-conf.json
 NOT_READY = (
     "container runtime network not ready: NetworkReady=false "
     "reason:NetworkPluginNotReady message:Network plugin returns error: "

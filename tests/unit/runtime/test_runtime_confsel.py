@@ -8,20 +8,9 @@ import pytest
 
 from harness.emulation.runtime import confsel
 from harness.emulation.runtime.confsel import LoadError, Selected
+from harness.flannel_install import cni_conf
 
-FLANNEL = json.dumps(
-    {
-        "name": "cbr0",
-        "cniVersion": "0.3.1",
-        "plugins": [
-            {
-                "type": "flannel",
-                "delegate": {"hairpinMode": True, "isDefaultGateway": True},
-            },
-            {"type": "portmap", "capabilities": {"portMappings": True}},
-        ],
-    }
-).encode()
+FLANNEL = json.dumps(cni_conf()).encode()  # the manifest's cni-conf.json (§1.2)
 KUBEROUTER = json.dumps(
     {"name": "kubernetes", "cniVersion": "0.3.0", "plugins": [{"type": "bridge"}]}
 ).encode()
