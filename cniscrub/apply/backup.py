@@ -1,10 +1,11 @@
 """Back up one object into the journal *before* it is touched.
 
 Files keep bytes, mode, owner (and a symlink's target); chains and rules keep their
-lines
-and positions; nft tables keep ``nft -j`` JSON and ``nft`` text; links keep their spec
-with addresses, routes, neighbours and FDB entries -- and for a veth, the pod side
-(its name, MAC, addresses and routes in the pod's netns) when that netns is known.
+lines and positions; nft tables keep ``nft -j`` JSON and ``nft`` text; links keep their
+spec with the addresses and routes the plan lists, plus the permanent neighbours and
+FDB entries read at apply time (:mod:`cniscrub.apply.link_state`) -- and for a veth,
+the pod side (its name, MAC, addresses and routes in the pod's netns) when that netns
+is known.
 
 >>> sorted(PAYLOAD_KINDS)
 ['file', 'ipt_chain', 'ipt_rule', 'link', 'nft_table', 'route']
@@ -18,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from cniscrub.apply.journal import Journal
+from cniscrub.apply.link_state import LinkState
 from cniscrub.errors import BackupError
 from cniscrub.inventory.iptables import Runner
 from cniscrub.node.rootfs import RootFS
@@ -115,18 +117,16 @@ def _pod_side(netns: str, peer_index: int) -> dict[str, Any]:
         raise OSError(f"cannot read the pod side in {netns}: {exc}") from exc
 
 
-def _port_macs(index: int) -> list[str]:
-    from cniscrub.node.netlink import dump
-
-    return [
-        str(m["attrs"].get("IFLA_ADDRESS"))
-        for m in dump("links")
-        if m["attrs"].get("IFLA_MASTER") == index
-    ]
-
-
-def backup(fs: RootFS, runner: Runner, journal: Journal, a: Action) -> dict[str, Any]:
-    """Payload to undo ``a``; raises :class:`BackupError` if it cannot be made."""
+def backup(
+    fs: RootFS,
+    runner: Runner,
+    journal: Journal,
+    a: Action,
+    links: LinkState | None = None,
+) -> dict[str, Any]:
+    """Payload to undo ``a``; raises :class:`BackupError` if it cannot be made.
+    ``links``: the neighbours/FDB/port MACs read for the plan's links (read for this
+    one link when not given)."""
     res = a.data["resource"]
     d = dict(res["data"])
     try:
@@ -135,8 +135,11 @@ def backup(fs: RootFS, runner: Runner, journal: Journal, a: Action) -> dict[str,
         if a.kind == "nft_table":
             return _nft(runner, a)
         payload: dict[str, Any] = {"resource": d, "covers": a.data.get("covers", [])}
-        if a.kind == "link" and d["kind"] == "bridge":
-            payload["port_macs"] = _port_macs(d["index"])
+        if a.kind == "link":
+            state = links if links is not None else LinkState([a])
+            payload["covers"] = [*payload["covers"], *state.covers(d["index"])]
+            if d["kind"] == "bridge":
+                payload["port_macs"] = state.port_macs(d["index"])
         if a.kind == "link" and d["kind"] == "veth":
             pod = a.data.get("pod") or {}
             if pod.get("netns") and os.path.exists(pod["netns"]):

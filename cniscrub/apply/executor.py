@@ -23,6 +23,7 @@ from typing import Any
 from cniscrub.apply import files_ops, netfilter, netlink_ops
 from cniscrub.apply.backup import backup
 from cniscrub.apply.journal import Journal
+from cniscrub.apply.link_state import LinkState
 from cniscrub.errors import BackupError
 from cniscrub.inventory.iptables import Runner
 from cniscrub.node.rootfs import RootFS
@@ -68,6 +69,7 @@ class Executor:
         self.kill_at = int(os.environ.get(KILL_ENV, "0") or 0)
         names = plan.facts.get("network_name", {}).get("values") or ["cbr0"]
         self.netname = names[0]
+        self.links = LinkState(plan.actions)
 
     def run(
         self,
@@ -76,6 +78,7 @@ class Executor:
     ) -> list[dict[str, Any]]:
         """Execute every batch; ``on_start`` sees each action just before it runs."""
         ordered = sorted(self.plan.actions, key=lambda a: a.id)
+        self.links.start()  # neighbours/FDB of the links, read during netfilter
         for group in batches(ordered):
             start = time.monotonic()
             events: list[dict[str, Any]] = []
@@ -106,7 +109,7 @@ class Executor:
             self.journal.record_many(events)
             os.kill(os.getpid(), signal.SIGKILL)
         try:
-            payload = backup(self.fs, self.runner, self.journal, a)
+            payload = backup(self.fs, self.runner, self.journal, a, self.links)
         except BackupError as exc:
             msg = f"backup failed, not touched: {exc}"
             self._result(a, "failed", msg, 0.0, on_result)

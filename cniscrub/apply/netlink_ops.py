@@ -61,9 +61,31 @@ def delete_routes(actions: Sequence[Action]) -> dict[int, str | None]:
     return out
 
 
+def _move_into(ipr: Any, indexes: Sequence[int], group: int) -> None:
+    """Set ``IFLA_GROUP`` on every index in ONE send (pyroute2's
+    ``nlm_request_batch``: one RTM_NEWLINK each, acks read back). Errors (a link that
+    is already gone) are not raised: the dump that follows says what moved."""
+    from pyroute2.netlink import NLM_F_ACK, NLM_F_REQUEST
+    from pyroute2.netlink.rtnl import RTM_NEWLINK
+    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+
+    msgs = []
+    for index in indexes:
+        msg = ifinfmsg()
+        msg["index"] = index
+        msg["attrs"] = [("IFLA_GROUP", group)]
+        msg["header"]["type"] = RTM_NEWLINK
+        msg["header"]["flags"] = NLM_F_REQUEST | NLM_F_ACK
+        msgs.append(msg)
+    if msgs:
+        ipr.nlm_request_batch(msgs, noraise=True)
+
+
 def delete_links(actions: Sequence[Action]) -> dict[int, str | None]:
-    """Delete all links of ``actions`` in one group operation (one message per move,
-    one for the delete, one dump to confirm, all over one pyroute2 socket)."""
+    """Delete all links of ``actions`` in one group operation: move them (by the
+    ifindex the plan saw) into a fresh private group in one batch, dump the links to
+    see exactly who is in it, put back any device that is not the planned one (its
+    ifindex was reused: it returns to the default group 0), delete the group."""
     from pyroute2 import IPRoute
     from pyroute2.netlink.exceptions import NetlinkError
 
@@ -71,38 +93,46 @@ def delete_links(actions: Sequence[Action]) -> dict[int, str | None]:
 
     out: dict[int, str | None] = {}
     with IPRoute() as ipr:
-        current = {m["attrs"].get("IFLA_IFNAME"): m for m in dump_with(ipr, "links")}
-        group = pick_group(
-            {m["attrs"].get("IFLA_GROUP") or 0 for m in current.values()}
-        )
+        groups = {m["attrs"].get("IFLA_GROUP") or 0 for m in dump_with(ipr, "links")}
+        group = pick_group(groups)
+        want = {a.id: a.data["resource"]["data"]["index"] for a in actions}
+        _move_into(ipr, sorted(set(want.values())), group)
+        now = dump_with(ipr, "links")
+        name_of = {m["index"]: m["attrs"].get("IFLA_IFNAME") for m in now}
+        index_of = {name: index for index, name in name_of.items()}
+        members = {m["index"] for m in now if m["attrs"].get("IFLA_GROUP") == group}
+        planned = {(want[a.id], a.key) for a in actions}
+        strays = [i for i in members if (i, name_of[i]) not in planned]
+        if strays:
+            _move_into(ipr, strays, 0)
         moved = []
         for a in actions:
-            link = current.get(a.key)
-            want = a.data["resource"]["data"]
-            if link is None:
-                out[a.id] = None  # already gone (with its peer or bridge): converged
-            elif link["index"] != want["index"]:
+            index = want[a.id]
+            if index in members and index not in strays:
+                moved.append(a)
+            elif index in name_of and index not in strays:
+                out[a.id] = f"cannot move {a.key} into the delete group"
+            elif index in strays:
+                out[a.id] = f"ifindex {index} is now {name_of[index]}; not deleted"
+            elif a.key in index_of:
                 out[a.id] = (
-                    f"{a.key} was re-created (ifindex {link['index']}); not deleted"
+                    f"{a.key} was re-created (ifindex {index_of[a.key]}); not deleted"
                 )
             else:
-                try:
-                    ipr.link("set", index=link["index"], group=group)
-                except (NetlinkError, OSError) as exc:
-                    out[a.id] = f"cannot move {a.key} into the delete group: {exc}"
-                    continue
-                moved.append(a)
+                out[a.id] = None  # already gone (with its peer or bridge): converged
         if moved:
             try:  # RTM_DELLINK, ifindex 0 + IFLA_GROUP: the whole group at once
                 ipr.link("del", group=group)
             except (NetlinkError, OSError) as exc:
+                back: dict[int, list[int]] = {}  # each link to the group it was in
+                for a in moved:
+                    old = a.data["resource"]["data"].get("group") or 0
+                    back.setdefault(old, []).append(want[a.id])
+                for old, indexes in back.items():
+                    _move_into(ipr, indexes, old)
                 for a in moved:
                     out[a.id] = f"group delete failed: {exc}"
                 return out
-        after = {
-            (m["index"], m["attrs"].get("IFLA_IFNAME")) for m in dump_with(ipr, "links")
-        }
         for a in moved:
-            there = (a.data["resource"]["data"]["index"], a.key) in after
-            out[a.id] = f"{a.key} still present" if there else None
+            out[a.id] = None
     return out

@@ -3,9 +3,10 @@
 Devices: vxlan ``flannel.<VNI>``/``flannel-v6.<VNI>`` whose VNI matches the name,
 wireguard ``flannel-wg``/``flannel-wg-v6``, tun ``flannel<N>``, ipip ``flannel.ipip``
 (flannel-footprint.md §2.3), and the bridge Flannel's conf delegates to (``cni0``) with
-its veths -- unless another CNI conf still uses that bridge. Routes, neighbours, FDB
-entries and addresses on those devices are backed up with the device; host-gw routes
-to peers' podCIDRs and the local blackhole route are claimed on their own.
+its veths -- unless another CNI conf still uses that bridge. Addresses and routes on
+those devices are listed with the device (its permanent neighbours and FDB entries are
+read and backed up at apply time: cniscrub.apply.link_state); host-gw routes to peers'
+podCIDRs and the local blackhole route are claimed on their own.
 
 >>> device_reason({"name": "flannel.4096", "kind": "vxlan", "vxlan": {"id": 4096}})
 'vxlan device flannel.4096 with VNI 4096 (§2.3)'
@@ -41,21 +42,15 @@ def device_reason(d: dict[str, Any]) -> str | None:
 
 
 def covers_index(inv: Inventory) -> dict[int, list[Resource]]:
-    """Per ifindex, what goes away with the device (addresses, routes outside the
-    local table, permanent neighbours, FDB entries with a dst), built in ONE pass
-    over each kind instead of one pass per device."""
+    """Per ifindex, what goes away with the device and the plan lists (addresses,
+    routes outside the local table), built in ONE pass over each kind instead of one
+    pass per device."""
     out: dict[int, list[Resource]] = {}
     for a in inv.of("address"):
         out.setdefault(a.data["index"], []).append(a)
     for r in inv.of("route"):
         if r.data["type"] != "local" and r.data["table"] != 255:
             out.setdefault(r.data["oif"], []).append(r)
-    for n in inv.of("neighbour"):
-        if n.data["permanent"]:
-            out.setdefault(n.data["index"], []).append(n)
-    for f in inv.of("fdb"):
-        if f.data["dst"]:
-            out.setdefault(f.data["index"], []).append(f)
     return out
 
 

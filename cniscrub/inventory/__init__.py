@@ -45,13 +45,16 @@ PARSERS: dict[str, Callable[..., list[Resource]]] = {
 }
 
 
-NETLINK_KINDS = ("links", "addresses", "routes", "neighbours", "fdb")
+# Neighbours and FDB entries decide nothing about ownership: they only go away with
+# their device, so `plan` does not read them (a vxlan device holds one of each per
+# peer); `apply` reads those of the devices it deletes (cniscrub.apply.link_state).
+NETLINK_KINDS = ("links", "addresses", "routes")
 
 
 def _netlink_state(fs: RootFS) -> dict[str, Any]:
-    """The five netlink dumps (the FDB decoded in a child on the other core) and
-    the named netns with their ids."""
-    out: dict[str, Any] = dict(netlink.dump_parallel(NETLINK_KINDS))
+    """The netlink dumps of :data:`NETLINK_KINDS` and the named netns with their
+    ids."""
+    out: dict[str, Any] = dict(netlink.dump_many(NETLINK_KINDS))
     out["netns"] = netns.collect(fs)
     return out
 

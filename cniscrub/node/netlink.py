@@ -2,7 +2,9 @@
 kind) and :func:`dump_many` (several kinds over one ``IPRoute`` socket). Only the
 attributes the inventory parsers read are decoded (:func:`selective`), and a dump the
 kernel flags inconsistent (``NLM_F_DUMP_INTR``: state changed under it) is taken again,
-at most :data:`DUMP_RETRIES` times.
+at most :data:`DUMP_RETRIES` times. Neighbours and FDB entries can be read for one
+device only, filtered by the kernel (``dump_with(..., index=N)``): a vxlan device holds
+one of each per peer, and nothing else on the node needs decoding for its backup.
 
 The inventory parsers work on these dicts (not on pyroute2 objects) so they are pure
 and their golden fixtures are plain JSON. Statistics and unknown attributes are dropped:
@@ -93,19 +95,46 @@ def selective(msg: Any, keep: tuple[str, ...]) -> dict[str, Any]:
 
 DUMP_RETRIES = 5
 NLM_F_DUMP_INTR = 0x10
+AF_INET, AF_INET6, AF_BRIDGE = 2, 10, 7
 
 
-def _messages(ipr: Any, what: str) -> list[Any]:
+def _filtered(ipr: Any, family: int, index: int) -> list[Any]:
+    """RTM_GETNEIGH dump the kernel filters to one device: ``NDA_IFINDEX`` for
+    neighbours; for the FDB (AF_BRIDGE) the header's ifindex, which the kernel honours
+    on a socket with ``NETLINK_GET_STRICT_CHK`` (pyroute2's ``strict_check=True``)."""
+    from pyroute2.netlink import NLM_F_DUMP, NLM_F_REQUEST
+    from pyroute2.netlink.rtnl import RTM_GETNEIGH
+    from pyroute2.netlink.rtnl.ndmsg import ndmsg
+
+    msg = ndmsg()
+    msg["family"] = family
+    if family == AF_BRIDGE:
+        msg["ifindex"] = index
+    else:
+        msg["attrs"] = [("NDA_IFINDEX", index)]
+    msg["header"]["type"] = RTM_GETNEIGH
+    msg["header"]["flags"] = NLM_F_DUMP | NLM_F_REQUEST
+    return [m for m in ipr.nlm_request_batch([msg]) if m["header"]["type"] != 3]
+
+
+def _messages(ipr: Any, what: str, index: int | None) -> list[Any]:
     if what == "links":
         return list(ipr.get_links())
     if what == "addresses":
         return list(ipr.get_addr())
     if what == "routes":
         return list(ipr.route("dump"))
+    if what == "neighbours" and index is not None:
+        return [*_filtered(ipr, AF_INET, index), *_filtered(ipr, AF_INET6, index)]
     if what == "neighbours":
-        return [*ipr.get_neighbours(family=2), *ipr.get_neighbours(family=10)]
+        return [
+            *ipr.get_neighbours(family=AF_INET),
+            *ipr.get_neighbours(family=AF_INET6),
+        ]
+    if what == "fdb" and index is not None:
+        return _filtered(ipr, AF_BRIDGE, index)
     if what == "fdb":
-        return list(ipr.get_neighbours(family=7))  # AF_BRIDGE
+        return list(ipr.get_neighbours(family=AF_BRIDGE))
     raise ValueError(what)
 
 
@@ -113,17 +142,19 @@ def _interrupted(msgs: list[Any]) -> bool:
     return any(m["header"].get("flags", 0) & NLM_F_DUMP_INTR for m in msgs)
 
 
-def dump_with(ipr: Any, what: str) -> list[dict[str, Any]]:
+def dump_with(ipr: Any, what: str, index: int | None = None) -> list[dict[str, Any]]:
     """``links``, ``addresses``, ``routes``, ``neighbours`` or ``fdb`` read over the
-    open pyroute2 socket ``ipr`` (raises OSError if every try was interrupted)."""
+    open pyroute2 socket ``ipr`` (raises OSError if every try was interrupted).
+    ``index``: only that device's neighbours or FDB entries, filtered by the kernel
+    (the FDB filter needs a socket opened with ``strict_check=True``)."""
     from pyroute2.netlink.exceptions import NetlinkDumpInterrupted, NetlinkError
 
     keep = KEEP.get(what)
-    if keep is None:
+    if keep is None or (index is not None and what not in ("neighbours", "fdb")):
         raise ValueError(what)
     for _ in range(DUMP_RETRIES):
         try:
-            msgs = _messages(ipr, what)
+            msgs = _messages(ipr, what, index)
         except NetlinkDumpInterrupted:
             continue
         except NetlinkError as exc:
@@ -141,55 +172,6 @@ def dump_many(kinds: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
         return {what: dump_with(ipr, what) for what in kinds}
 
 
-# FDB dicts hold only strings and ints (they survive a JSON round trip), and the FDB
-# is the biggest dump on a Flannel node: decoding it in a child balances the two cores
-CHILD_KINDS = ("fdb",)
-
-
-def dump_parallel(kinds: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
-    """:func:`dump_many`, with :data:`CHILD_KINDS` decoded by a child interpreter on
-    the other core (pyroute2 decoding is CPU-bound; a thread would share the GIL).
-    The child is forked from the calling thread, so it reads the same network
-    namespace. If it fails, those kinds are read here instead."""
-    import json
-    import subprocess
-    import sys
-
-    far = tuple(k for k in kinds if k in CHILD_KINDS)
-    near = tuple(k for k in kinds if k not in far)
-    if len(far) == 0 or len(near) == 0:
-        return dump_many(kinds)
-    try:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "cniscrub.node.netlink", *far],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-    except OSError:  # no usable interpreter path: read everything here
-        return dump_many(kinds)
-    try:
-        out = dump_many(near)
-    finally:
-        stdout, _ = child.communicate()
-    try:
-        if child.returncode != 0:
-            raise ValueError(f"exit {child.returncode}")
-        got = json.loads(stdout)
-        out.update({k: got[k] for k in far})
-    except (ValueError, KeyError, TypeError):
-        out.update(dump_many(far))
-    return {k: out[k] for k in kinds}
-
-
 def dump(what: str) -> list[dict[str, Any]]:
     """``links``, ``addresses``, ``routes``, ``neighbours`` or ``fdb``."""
     return dump_many((what,))[what]
-
-
-if __name__ == "__main__":  # the child of :func:`dump_parallel`
-    import json
-    import sys
-
-    names = tuple(a for a in sys.argv[1:] if a in CHILD_KINDS)
-    sys.stdout.write(json.dumps(dump_many(names)))

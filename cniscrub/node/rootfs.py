@@ -5,6 +5,12 @@ directory fd, so a symlink anywhere in the path (``/host/etc/cni -> /``) is refu
 instead of followed. The leaf itself is never followed either: a symlink leaf is
 reported as a symlink and removed as one.
 
+A :class:`RootFS` keeps the directory fds it walked (one command's lifetime): the next
+path in the same directory starts from the directory it already holds instead of
+re-walking from the root, so scanning, backing up and removing a few hundred IPAM
+and cache files costs one ``open`` per directory, not one per path component per
+operation. A directory it removes is forgotten with everything under it.
+
 >>> import tempfile; d = tempfile.mkdtemp()
 >>> RootFS(d).lstat("/etc/cni") is None
 True
@@ -14,6 +20,8 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import PurePosixPath
@@ -35,11 +43,28 @@ def split_rel(path: str) -> list[str]:
     return parts
 
 
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+
+
+def _close_all(fds: dict[tuple[str, ...], int]) -> None:
+    for fd in fds.values():
+        os.close(fd)
+    fds.clear()
+
+
 class RootFS:
     """File access relative to a root dir (``/`` on a node, ``/host`` in a pod)."""
 
     def __init__(self, root: str = "/") -> None:
         self.root = os.path.realpath(root)
+        self._dirs: dict[tuple[str, ...], int] = {}  # walked dirs -> open fd
+        self._lock = threading.Lock()  # the netlink thread reads /run/netns too
+        self._closer = weakref.finalize(self, _close_all, self._dirs)
+
+    def close(self) -> None:
+        """Close the directory fds held (also done when the object is collected)."""
+        with self._lock:
+            _close_all(self._dirs)
 
     def host_path(self, path: str) -> str:
         """Where ``path`` lives from this process' point of view (for messages only)."""
@@ -47,27 +72,38 @@ class RootFS:
             os.path.join(self.root, *split_rel(path)) if split_rel(path) else self.root
         )
 
-    @contextmanager
-    def _dir_fd(self, parts: list[str]) -> Iterator[int]:
-        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            for part in parts:
+    def _open_dir(self, parts: tuple[str, ...]) -> int:
+        """fd of the directory ``parts``, walked with ``O_NOFOLLOW`` from the nearest
+        directory already held (the root at worst) and kept."""
+        with self._lock:
+            known = len(parts)
+            while known > 0 and parts[:known] not in self._dirs:
+                known -= 1
+            if known == 0 and () not in self._dirs:
+                self._dirs[()] = os.open(self.root, DIR_FLAGS)
+            fd = self._dirs[parts[:known]]
+            for i in range(known, len(parts)):
                 try:
-                    nfd = os.open(
-                        part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd
-                    )
+                    fd = os.open(parts[i], DIR_FLAGS | os.O_NOFOLLOW, dir_fd=fd)
                 except OSError as exc:
                     if exc.errno in (40, 20):  # ELOOP, ENOTDIR: symlink or file
                         raise PathEscapeError(
                             f"refusing to follow {'/'.join(parts)}: component "
-                            f"{part!r} is a symlink or not a directory"
+                            f"{parts[i]!r} is a symlink or not a directory"
                         ) from exc
                     raise
-                os.close(fd)
-                fd = nfd
-            yield fd
-        finally:
-            os.close(fd)
+                self._dirs[parts[: i + 1]] = fd
+            return fd
+
+    def _forget(self, parts: tuple[str, ...]) -> None:
+        """Drop (and close) the held fds of ``parts`` and everything under it."""
+        with self._lock:
+            for key in [k for k in self._dirs if k[: len(parts)] == parts]:
+                os.close(self._dirs.pop(key))
+
+    @contextmanager
+    def _dir_fd(self, parts: list[str]) -> Iterator[int]:
+        yield self._open_dir(tuple(parts))
 
     def lstat(self, path: str) -> os.stat_result | None:
         parts = split_rel(path)
@@ -127,6 +163,7 @@ class RootFS:
         parts = split_rel(path)
         with self._dir_fd(parts[:-1]) as fd:
             os.rmdir(parts[-1], dir_fd=fd)
+        self._forget(tuple(parts))
 
     def makedirs(self, path: str, mode: int = 0o755) -> None:
         """Create missing directories one component at a time, never via a symlink."""

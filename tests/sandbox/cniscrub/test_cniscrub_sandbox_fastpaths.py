@@ -77,9 +77,9 @@ def test_targeted_verify_catches_rules_a_lying_restore_left(
 def test_selective_netlink_inventory(node: Node) -> None:
     """Links of every kind the footprint reads (vxlan v4/v6 with attributes, tun,
     ipip, bridge + veths into pod netns), addresses, routes (blackhole, onlink,
-    multipath, other tables), neighbours and FDB: the inventory's dumps (the FDB
-    through a child interpreter) give the same resources as one in-process dump
-    per kind, with the attributes the parsers read."""
+    multipath, other tables), neighbours and FDB: the selective dumps give the
+    attributes the parsers read, and a per-device neighbour/FDB dump (filtered by the
+    kernel) gives exactly that device's entries of the full dump."""
     from cniscrub.inventory import PARSERS, netns
     from cniscrub.inventory.nftables import table_names
     from cniscrub.node import netlink
@@ -99,10 +99,19 @@ def test_selective_netlink_inventory(node: Node) -> None:
         "nexthop", "via", "198.18.0.1", "nexthop", "via", "198.18.0.3",
     )  # fmt: skip
     node.ip("neigh", "add", "198.18.0.9", "lladdr", "02:00:00:00:00:09", "dev", "eth0")
+    from pyroute2 import IPRoute
+
     kinds = ("links", "addresses", "routes", "neighbours", "fdb")
     with entered(f"/run/netns/{node.name}"):
-        fast = netlink.dump_parallel(kinds)
+        fast = netlink.dump_many(kinds)
         slow = {k: netlink.dump(k) for k in kinds}
+        indexes = sorted({m["index"] for m in fast["links"]})
+        with IPRoute(strict_check=True) as strict:
+            per_device = {
+                (kind, i): netlink.dump_with(strict, kind, index=i)
+                for kind in ("neighbours", "fdb")
+                for i in indexes
+            }
         names = table_names(LocalRunner())
         nsids = netns.collect(RootFS("/"))
         from pyroute2.nftables.main import NFTables
@@ -118,6 +127,14 @@ def test_selective_netlink_inventory(node: Node) -> None:
             got = [g for g in got if "'permanent': True" in g]
             want = [w for w in want if "'permanent': True" in w]
         assert got == want, kind
+    for (kind, i), got_raw in per_device.items():
+        mine = [m for m in slow[kind] if m["ifindex"] == i]
+        if kind == "neighbours":  # non-permanent entries may age between dumps
+            mine = [m for m in mine if m["state"] & 0x80]
+            got_raw = [m for m in got_raw if m["state"] & 0x80]
+        key = json.dumps
+        assert sorted(map(key, got_raw)) == sorted(map(key, mine)), (kind, i)
+    assert any(per_device[("fdb", i)] for i in indexes)  # the vxlan FDB is there
     links = {r.key: r.data for r in PARSERS["links"](fast["links"])}
     assert (
         links["vxg"]["vxlan"]["gbp"] is True and links["vxg"]["vxlan"]["port"] == 4789
