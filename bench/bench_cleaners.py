@@ -38,7 +38,10 @@ from bench.cleaners.competitors import cniscrub_binary
 from bench.cleaners.spec import SIZES
 from bench.cleaners.worker import run_in_node
 
-SETTLE = 0.5  # let the kernel finish freeing the previous node's namespaces
+SETTLE = 0.5  # at least this long before each timed run, then until the CPUs idle:
+QUIET_IDLE = 0.9  # the previous node's teardown (deferred netdev/netns freeing, RCU)
+QUIET_WINDOW = 0.2  # runs in kernel workers after the cleaner returned; whichever
+QUIET_LIMIT = 15.0  # cleaner ran next would otherwise pay for it
 TARGET_VS_K3S = 0.35  # issue 5: cniscrub apply / k3s-style on the largest node
 TARGET_PLAN = 0.25  # issue 5: plan / apply
 Row = dict[str, Any]
@@ -66,6 +69,27 @@ def cniscrub_unavailable() -> str | None:
     return None
 
 
+def _cpu_times() -> tuple[int, int]:
+    """(idle incl. iowait, total) jiffies of all CPUs from /proc/stat."""
+    with open("/proc/stat", encoding="ascii") as fh:
+        values = [int(v) for v in fh.readline().split()[1:]]
+    return values[3] + values[4], sum(values[:8])
+
+
+def wait_quiet() -> float:
+    """Sleep SETTLE, then until one QUIET_WINDOW shows the CPUs at least QUIET_IDLE
+    idle (bounded by QUIET_LIMIT); return the seconds waited."""
+    start = time.monotonic()
+    time.sleep(SETTLE)
+    while time.monotonic() - start < QUIET_LIMIT:
+        idle0, total0 = _cpu_times()
+        time.sleep(QUIET_WINDOW)
+        idle1, total1 = _cpu_times()
+        if total1 > total0 and (idle1 - idle0) / (total1 - total0) >= QUIET_IDLE:
+            break
+    return round(time.monotonic() - start, 2)
+
+
 def host_state() -> tuple[str, int]:
     """(`ip netns list`, number of `findmnt` lines) of the host."""
     argv = ["ip", "netns", "list"]
@@ -83,12 +107,13 @@ def run_one(size: str, cleaner: str) -> Row:
         row["foreign_total"] = spec.total("foreign")
         log(f"{size}: built in {node.build_seconds:.2f}s, running {cleaner}")
         if cleaner == "cniscrub":
+            wait_quiet()
             plan = run_in_node(node.netns, "cniscrub-plan", node.root, node.journal)
             row |= {"plan_s": plan.seconds if plan.ok else None, "plan_note": plan.note}
             if plan.ok:
                 nodestate.verify(node)  # plan must not have changed anything
         os.sync()  # on a real node the residue was written long ago
-        time.sleep(SETTLE)
+        row["settle_s"] = wait_quiet()
         res = run_in_node(node.netns, cleaner, node.root, node.journal, size)
         note = res.note if row.get("plan_s") or cleaner != "cniscrub" else "plan failed"
         row |= {"seconds": res.seconds, "ok": res.ok, "note": note}

@@ -37,7 +37,7 @@ def _file(fs: RootFS, journal: Journal, a: Action, d: dict[str, Any]) -> dict[st
     if d["type"] == "symlink":
         out["link_target"] = fs.readlink(a.key)
     elif d["type"] == "file":
-        out["blob"] = journal.save_blob(str(a.id), fs.read(a.key, limit=1 << 62))
+        out.update(journal.keep_bytes(str(a.id), fs.read(a.key, limit=1 << 62)))
     return out
 
 
@@ -125,8 +125,8 @@ def backup(
     links: LinkState | None = None,
 ) -> dict[str, Any]:
     """Payload to undo ``a``; raises :class:`BackupError` if it cannot be made.
-    ``links``: the neighbours/FDB/port MACs read for the plan's links (read for this
-    one link when not given)."""
+    ``links``: the neighbours/FDB entries read for the links (read now if not
+    given)."""
     res = a.data["resource"]
     d = dict(res["data"])
     try:
@@ -136,10 +136,10 @@ def backup(
             return _nft(runner, a)
         payload: dict[str, Any] = {"resource": d, "covers": a.data.get("covers", [])}
         if a.kind == "link":
-            state = links if links is not None else LinkState([a])
+            state = links if links is not None else LinkState()
             payload["covers"] = [*payload["covers"], *state.covers(d["index"])]
             if d["kind"] == "bridge":
-                payload["port_macs"] = state.port_macs(d["index"])
+                payload["port_macs"] = list(a.data.get("port_macs", []))
         if a.kind == "link" and d["kind"] == "veth":
             pod = a.data.get("pod") or {}
             if pod.get("netns") and os.path.exists(pod["netns"]):

@@ -62,14 +62,21 @@ class Executor:
     """Runs one plan against the node, writing the journal."""
 
     def __init__(
-        self, fs: RootFS, runner: Runner, journal: Journal, plan: Plan
+        self,
+        fs: RootFS,
+        runner: Runner,
+        journal: Journal,
+        plan: Plan,
+        links: LinkState | None = None,
+        link_groups: set[int] | None = None,
     ) -> None:
         self.fs, self.runner, self.journal, self.plan = fs, runner, journal, plan
         self.results: list[dict[str, Any]] = []
         self.kill_at = int(os.environ.get(KILL_ENV, "0") or 0)
         names = plan.facts.get("network_name", {}).get("values") or ["cbr0"]
         self.netname = names[0]
-        self.links = LinkState(plan.actions)
+        self.links = links or LinkState()  # neighbours/FDB of the links (backup)
+        self.link_groups = link_groups or {0}  # link groups in use when planned
 
     def run(
         self,
@@ -78,7 +85,6 @@ class Executor:
     ) -> list[dict[str, Any]]:
         """Execute every batch; ``on_start`` sees each action just before it runs."""
         ordered = sorted(self.plan.actions, key=lambda a: a.id)
-        self.links.start()  # neighbours/FDB of the links, read during netfilter
         for group in batches(ordered):
             start = time.monotonic()
             events: list[dict[str, Any]] = []
@@ -136,7 +142,7 @@ class Executor:
                     record=False,
                 )
             )
-        self.journal.record_many(events)
+        self.journal.record_many(events, durable=False)  # results: see record_many
 
     def _dispatch(self, group: list[Action]) -> dict[int, str | None]:
         kind = group[0].kind
@@ -150,7 +156,7 @@ class Executor:
         if kind == "route":
             return netlink_ops.delete_routes(group)
         if kind == "link":
-            return netlink_ops.delete_links(group)
+            return netlink_ops.delete_links(group, self.link_groups)
         return {
             a.id: files_ops.remove(
                 self.fs, a.key, a.data["resource"]["data"]["type"], self.netname

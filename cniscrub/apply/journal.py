@@ -5,8 +5,10 @@ Layout of ``<journal-dir>/<UTC timestamp>-<plan id>/`` (timestamp with microseco
 names sort in the order the runs started)::
 
     plan.json        the plan that was applied
-    journal.jsonl    one JSON event per line: backup, result (fsync'd as written)
-    blobs/<n>        raw bytes of backed-up files (named by action id)
+    journal.jsonl    one JSON event per line: backup (durable before the object is
+                     touched), result
+    blobs/<n>        raw bytes of backed-up files over INLINE_MAX (by action id);
+                     smaller files are kept base64 in their backup event
 
 >>> import tempfile; j = Journal.create(tempfile.mkdtemp(), "abc", {"x": 1})
 >>> j.record({"event": "backup", "action": 1}); [e["event"] for e in j.events()]
@@ -15,6 +17,7 @@ names sort in the order the runs started)::
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import time
@@ -24,6 +27,7 @@ from typing import Any
 from cniscrub.errors import BackupError, RestoreError
 
 DEFAULT_JOURNAL_DIR = "/var/lib/cniscrub/journal"
+INLINE_MAX = 64 * 1024  # file bytes up to this size go into the backup event itself
 
 
 def _syncfs(fd: int) -> None:
@@ -76,16 +80,35 @@ class Journal:
     def record(self, event: dict[str, Any]) -> None:
         self.record_many([event])
 
-    def record_many(self, events: list[dict[str, Any]]) -> None:
-        """Append events and make them (and any blobs written so far) durable."""
+    def record_many(self, events: list[dict[str, Any]], durable: bool = True) -> None:
+        """Append events and make them (and any blobs written so far) durable.
+        ``durable=False`` (results): written, left to the kernel to flush -- a result
+        lost in a crash only makes the re-run find the object gone, while a backup
+        must be on disk before its object is touched."""
         data = "".join(json.dumps(e, sort_keys=True) + "\n" for e in events)
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
         fd = os.open(os.path.join(self.path, "journal.jsonl"), flags, 0o600)
         try:
             os.write(fd, data.encode())
-            _syncfs(fd)
+            if durable:
+                _syncfs(fd)
         finally:
             os.close(fd)
+
+    def keep_bytes(self, name: str, data: bytes) -> dict[str, str]:
+        """Payload keys holding ``data``: ``data_b64`` inline up to INLINE_MAX, else a
+        ``blob`` file (durable with the next :meth:`record_many`). Inline bytes cost
+        no file of their own: a few hundred IPAM and cache files back up with one
+        write and one sync."""
+        if len(data) <= INLINE_MAX:
+            return {"data_b64": base64.b64encode(data).decode("ascii")}
+        return {"blob": self.save_blob(name, data)}
+
+    def bytes_of(self, payload: dict[str, Any]) -> bytes:
+        """The bytes :meth:`keep_bytes` kept (``blob`` journals of older runs too)."""
+        if "data_b64" in payload:
+            return base64.b64decode(payload["data_b64"], validate=True)
+        return self.blob(payload["blob"])
 
     def save_blob(self, name: str, data: bytes) -> str:
         """Write a blob; it becomes durable with the next :meth:`record_many`."""

@@ -22,13 +22,19 @@ class LockHeldError(PreflightError):
 
 
 class CleanerLock:
-    """Context manager holding the lock; raises :class:`LockHeldError` if taken."""
+    """Context manager holding the lock; raises :class:`LockHeldError` if taken.
+    Nesting on the same object is counted (the CLI takes it before it imports the
+    rest of cniscrub; the command's ``with`` then keeps holding it)."""
 
     def __init__(self, path: str = DEFAULT_LOCK) -> None:
         self.path = path
         self.fd = -1
+        self.depth = 0
 
     def __enter__(self) -> CleanerLock:
+        if self.depth:
+            self.depth += 1
+            return self
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -39,6 +45,7 @@ class CleanerLock:
             ) from None
         os.ftruncate(self.fd, 0)
         os.write(self.fd, f"{os.getpid()}\n".encode())
+        self.depth = 1
         return self
 
     def __exit__(
@@ -47,5 +54,8 @@ class CleanerLock:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
-        os.close(self.fd)
+        self.depth -= 1
+        if self.depth == 0:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = -1

@@ -1,8 +1,9 @@
 """Remove routes and links through pyroute2.
 
-Links are deleted in ONE kernel operation: every target is moved into a private,
-unused link group and the group is deleted (``RTM_DELLINK`` with ``IFLA_GROUP``), so the
-kernel unregisters them together instead of paying one RCU grace period per device.
+Links are deleted in ONE kernel operation: every target is moved into a private link
+group unused on the node (one batched send) and the group is deleted (``RTM_DELLINK``
+with ``IFLA_GROUP``), so the kernel unregisters them together instead of paying one RCU
+grace period per device.
 Deleting a host-side veth takes its pod end with it.
 
 >>> pick_group({0, 1}) >= 0x10000000
@@ -61,15 +62,15 @@ def delete_routes(actions: Sequence[Action]) -> dict[int, str | None]:
     return out
 
 
-def _move_into(ipr: Any, indexes: Sequence[int], group: int) -> None:
+def _move_into(ipr: Any, indexes: Sequence[int], group: int) -> set[int]:
     """Set ``IFLA_GROUP`` on every index in ONE send (pyroute2's
-    ``nlm_request_batch``: one RTM_NEWLINK each, acks read back). Errors (a link that
-    is already gone) are not raised: the dump that follows says what moved."""
+    ``nlm_request_batch``: one RTM_NEWLINK each with an ack); the indexes whose move
+    was acknowledged."""
     from pyroute2.netlink import NLM_F_ACK, NLM_F_REQUEST
     from pyroute2.netlink.rtnl import RTM_NEWLINK
     from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 
-    msgs = []
+    msgs, index_of_seq = [], {}
     for index in indexes:
         msg = ifinfmsg()
         msg["index"] = index
@@ -77,59 +78,60 @@ def _move_into(ipr: Any, indexes: Sequence[int], group: int) -> None:
         msg["header"]["type"] = RTM_NEWLINK
         msg["header"]["flags"] = NLM_F_REQUEST | NLM_F_ACK
         msgs.append(msg)
-    if msgs:
-        ipr.nlm_request_batch(msgs, noraise=True)
+    if not msgs:
+        return set()
+    acks = ipr.nlm_request_batch(msgs, noraise=True)  # errors are left out
+    for msg, index in zip(msgs, indexes, strict=True):
+        index_of_seq[msg["header"]["sequence_number"]] = index
+    return {index_of_seq[m["header"]["sequence_number"]] for m in acks}
 
 
-def delete_links(actions: Sequence[Action]) -> dict[int, str | None]:
-    """Delete all links of ``actions`` in one group operation: move them (by the
-    ifindex the plan saw) into a fresh private group in one batch, dump the links to
-    see exactly who is in it, put back any device that is not the planned one (its
-    ifindex was reused: it returns to the default group 0), delete the group."""
+def _to_old_groups(ipr: Any, actions: Sequence[Action]) -> None:
+    """Put planned links back into the group each was in."""
+    back: dict[int, list[int]] = {}
+    for a in actions:
+        d = a.data["resource"]["data"]
+        back.setdefault(d.get("group") or 0, []).append(d["index"])
+    for old, indexes in back.items():
+        _move_into(ipr, indexes, old)
+
+
+def delete_links(
+    actions: Sequence[Action], groups_in_use: set[int]
+) -> dict[int, str | None]:
+    """Delete all links of ``actions`` in one kernel operation: move each (by the
+    ifindex the plan saw) into a private link group that no device was in when the
+    plan's inventory was taken -- one batch, one ack per link -- then delete that
+    group. A link whose move is refused because it is gone (with its veth peer or
+    its bridge) counts as done.
+
+    The ifindexes come from the inventory taken under the lock a moment earlier, and
+    the kernel hands ifindexes out cyclically (a deleted device's index is not given
+    to a new device until the 31-bit counter wraps), so an index still names the
+    planned device."""
     from pyroute2 import IPRoute
     from pyroute2.netlink.exceptions import NetlinkError
 
-    from cniscrub.node.netlink import dump_with
-
     out: dict[int, str | None] = {}
+    want = {a.id: a.data["resource"]["data"]["index"] for a in actions}
     with IPRoute() as ipr:
-        groups = {m["attrs"].get("IFLA_GROUP") or 0 for m in dump_with(ipr, "links")}
-        group = pick_group(groups)
-        want = {a.id: a.data["resource"]["data"]["index"] for a in actions}
-        _move_into(ipr, sorted(set(want.values())), group)
-        now = dump_with(ipr, "links")
-        name_of = {m["index"]: m["attrs"].get("IFLA_IFNAME") for m in now}
-        index_of = {name: index for index, name in name_of.items()}
-        members = {m["index"] for m in now if m["attrs"].get("IFLA_GROUP") == group}
-        planned = {(want[a.id], a.key) for a in actions}
-        strays = [i for i in members if (i, name_of[i]) not in planned]
-        if strays:
-            _move_into(ipr, strays, 0)
-        moved = []
+        group = pick_group(groups_in_use)
+        moved_indexes = _move_into(ipr, sorted(set(want.values())), group)
+        moved = [a for a in actions if want[a.id] in moved_indexes]
         for a in actions:
-            index = want[a.id]
-            if index in members and index not in strays:
-                moved.append(a)
-            elif index in name_of and index not in strays:
+            if want[a.id] in moved_indexes:
+                continue
+            try:
+                ipr.get_links(want[a.id])
                 out[a.id] = f"cannot move {a.key} into the delete group"
-            elif index in strays:
-                out[a.id] = f"ifindex {index} is now {name_of[index]}; not deleted"
-            elif a.key in index_of:
-                out[a.id] = (
-                    f"{a.key} was re-created (ifindex {index_of[a.key]}); not deleted"
-                )
-            else:
-                out[a.id] = None  # already gone (with its peer or bridge): converged
+            except NetlinkError as exc:
+                gone = exc.code == 19  # ENODEV: already gone, converged
+                out[a.id] = None if gone else f"{a.key}: {exc}"
         if moved:
             try:  # RTM_DELLINK, ifindex 0 + IFLA_GROUP: the whole group at once
                 ipr.link("del", group=group)
             except (NetlinkError, OSError) as exc:
-                back: dict[int, list[int]] = {}  # each link to the group it was in
-                for a in moved:
-                    old = a.data["resource"]["data"].get("group") or 0
-                    back.setdefault(old, []).append(want[a.id])
-                for old, indexes in back.items():
-                    _move_into(ipr, indexes, old)
+                _to_old_groups(ipr, moved)
                 for a in moved:
                     out[a.id] = f"group delete failed: {exc}"
                 return out

@@ -45,7 +45,7 @@ def _file(fs: RootFS, journal: Journal, p: dict[str, Any]) -> str:
     elif p["type"] == "symlink":
         fs.symlink(path, p["link_target"])
     else:
-        fs.write(path, journal.blob(p["blob"]), p["mode"], p["uid"], p["gid"])
+        fs.write(path, journal.bytes_of(p), p["mode"], p["uid"], p["gid"])
     return "restored"
 
 

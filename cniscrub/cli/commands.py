@@ -10,7 +10,7 @@ import json
 import logging
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cniscrub.apply.journal import DEFAULT_JOURNAL_DIR, Journal
 from cniscrub.apply.lock import CleanerLock, LockHeldError
@@ -19,10 +19,15 @@ from cniscrub.errors import CleanerError, PlanError, StalePlanError
 from cniscrub.exitcodes import ExitCode
 from cniscrub.inventory import collect_inventory
 from cniscrub.inventory.iptables import Pending
+from cniscrub.inventory.model import Inventory
 from cniscrub.node.local import LocalRunner
+from cniscrub.node.netlink_child import DumpChild
 from cniscrub.node.rootfs import RootFS
 from cniscrub.plan.model import Plan
 from cniscrub.plan.planner import Policy, build_plan
+
+if TYPE_CHECKING:
+    from cniscrub.apply.link_state import LinkState
 
 log = logging.getLogger(__name__)
 
@@ -39,19 +44,35 @@ def _err(msg: str) -> None:
     sys.stderr.write(f"cniscrub: {msg}\n")
 
 
-def make_plan(
-    root: str, cni: str, force: bool = False, pending: Pending | None = None
-) -> Plan:
-    """Inventory + plan; ``pending``: rule collection the CLI already started."""
+def inventory_and_plan(
+    root: str,
+    cni: str,
+    force: bool = False,
+    pending: Pending | None = None,
+    child: DumpChild | None = None,
+) -> tuple[Inventory, Plan]:
+    """Inventory + plan; ``pending``/``child``: the rule collection and the netlink
+    child the CLI already started."""
     from cniscrub.footprints import RULE_FILTERS
 
     runner = LocalRunner()
-    inv = collect_inventory(RootFS(root), runner, RULE_FILTERS.get(cni), pending)
-    return build_plan(inv, Policy(cni=cni, force=force))
+    inv = collect_inventory(RootFS(root), runner, RULE_FILTERS.get(cni), pending, child)
+    return inv, build_plan(inv, Policy(cni=cni, force=force))
+
+
+def make_plan(args: argparse.Namespace, cni: str) -> Plan:
+    """:func:`inventory_and_plan` for a command's arguments, without the inventory."""
+    return inventory_and_plan(
+        args.root,
+        cni,
+        getattr(args, "force", False),
+        getattr(args, "prefetch", None),
+        getattr(args, "netlink_child", None),
+    )[1]
 
 
 def cmd_plan(args: argparse.Namespace) -> ExitCode:
-    plan = make_plan(args.root, args.cni, pending=getattr(args, "prefetch", None))
+    plan = make_plan(args, args.cni)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:
             json.dump(
@@ -63,7 +84,7 @@ def cmd_plan(args: argparse.Namespace) -> ExitCode:
 
 
 def cmd_verify(args: argparse.Namespace) -> ExitCode:
-    plan = make_plan(args.root, args.cni, pending=getattr(args, "prefetch", None))
+    plan = make_plan(args, args.cni)
     code = ExitCode.OK if plan.empty else ExitCode.CHANGES_PENDING
     doc = {
         "schema": "cniscrub/verify/v1",
@@ -123,15 +144,22 @@ def _apply_doc(
     }
 
 
-def _checked_plan(args: argparse.Namespace, saved: Plan | None, cni: str) -> Plan:
-    """A fresh plan; a saved one must still match the node (else StalePlanError)."""
-    plan = make_plan(args.root, cni, args.force)
+def _checked_plan(
+    args: argparse.Namespace, saved: Plan | None, cni: str
+) -> tuple[Inventory, Plan]:
+    """A fresh plan (with its inventory); a saved one must still match the node
+    (else StalePlanError)."""
+    pending, child = (
+        getattr(args, "prefetch", None),
+        getattr(args, "netlink_child", None),
+    )
+    inv, plan = inventory_and_plan(args.root, cni, args.force, pending, child)
     if saved and saved.fingerprint != plan.fingerprint:
         raise StalePlanError(
             f"plan {saved.plan_id} is stale: the node changed (now "
             f"{plan.plan_id}); run `cniscrub plan` again"
         )
-    return plan
+    return inv, plan
 
 
 def _report_apply(
@@ -163,33 +191,44 @@ def _report_apply(
 
 
 def cmd_apply(args: argparse.Namespace) -> ExitCode:
-    from cniscrub.apply.executor import Executor
+    from cniscrub.apply.link_state import LinkState
 
     saved = _load_plan(args) if args.plan_file else None
     cni = saved.cni if saved else args.cni
-    with CleanerLock(args.lock_file):
-        plan = _checked_plan(args, saved, cni)
-        if plan.blockers and not args.force:
-            _err("refused: " + "; ".join(plan.blockers) + " (use --force to override)")
-            return ExitCode.REFUSED
-        if plan.empty:
-            done = f"[apply] plan {plan.plan_id}: nothing to do"
-            _out(args, _apply_doc(plan, None, [], None, ExitCode.OK), [done])
-            return ExitCode.OK
-        if not _confirm(args, plan):
-            return ExitCode.REFUSED
-        base = args.journal_dir or os.path.join(
-            os.path.realpath(args.root), DEFAULT_JOURNAL_DIR.lstrip("/")
+    links = LinkState(getattr(args, "netlink_child", None))
+    with getattr(args, "lock", None) or CleanerLock(args.lock_file):
+        return _apply_locked(args, saved, cni, links)
+
+
+def _apply_locked(
+    args: argparse.Namespace, saved: Plan | None, cni: str, links: LinkState
+) -> ExitCode:
+    """Plan, refuse or confirm, journal, execute, verify: all under the lock."""
+    from cniscrub.apply.executor import Executor
+
+    inv, plan = _checked_plan(args, saved, cni)
+    if plan.blockers and not args.force:
+        _err("refused: " + "; ".join(plan.blockers) + " (use --force to override)")
+        return ExitCode.REFUSED
+    if plan.empty:
+        done = f"[apply] plan {plan.plan_id}: nothing to do"
+        _out(args, _apply_doc(plan, None, [], None, ExitCode.OK), [done])
+        return ExitCode.OK
+    if not _confirm(args, plan):
+        return ExitCode.REFUSED
+    base = args.journal_dir or os.path.join(
+        os.path.realpath(args.root), DEFAULT_JOURNAL_DIR.lstrip("/")
+    )
+    journal = Journal.create(base, plan.plan_id, plan.to_json())
+    groups = {int(r.data.get("group") or 0) for r in inv.of("link")}
+    executor = Executor(RootFS(args.root), LocalRunner(), journal, plan, links, groups)
+    if args.json:
+        results = executor.run()
+    else:
+        results = executor.run(
+            lambda r: _out(args, {}, list(result_lines([r]))),
+            lambda a: _out(args, {}, [action_line("apply", a)]),
         )
-        journal = Journal.create(base, plan.plan_id, plan.to_json())
-        executor = Executor(RootFS(args.root), LocalRunner(), journal, plan)
-        if args.json:
-            results = executor.run()
-        else:
-            results = executor.run(
-                lambda r: _out(args, {}, list(result_lines([r]))),
-                lambda a: _out(args, {}, [action_line("apply", a)]),
-            )
     return _report_apply(args, plan, journal.path, results)
 
 

@@ -131,8 +131,16 @@ def _match_bridge(
         )
         fp.left_alone.append(LeftAlone(f"bridge {name} and its ports", why))
         return
+    ports = [r for r in links if r.data["master"] == bridge.data["index"]]
     fp.claims.append(
-        Claim(bridge, f"bridge {name}", evidence, _covers(idx, bridge.data["index"]))
+        Claim(
+            bridge,
+            f"bridge {name}",
+            evidence,
+            _covers(idx, bridge.data["index"]),
+            # a bridge whose MAC came from a port gets it derived again on restore
+            {"port_macs": [str(r.data["mac"]) for r in ports]},
+        )
     )
     for veth in links:
         if veth.data["master"] == bridge.data["index"] and veth.data["kind"] == "veth":

@@ -43,6 +43,7 @@ class Claim:
     reason: str
     evidence: list[str]
     covers: list[Resource] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # more data for the backup
 
 
 @dataclass

@@ -27,6 +27,7 @@ from cniscrub.inventory import (
 from cniscrub.inventory.iptables import RuleFilter, Runner
 from cniscrub.inventory.model import Inventory, Resource
 from cniscrub.node import netlink
+from cniscrub.node.netlink_child import DumpChild
 from cniscrub.node.rootfs import RootFS
 
 log = logging.getLogger(__name__)
@@ -49,17 +50,26 @@ PARSERS: dict[str, Callable[..., list[Resource]]] = {
 # their device, so `plan` does not read them (a vxlan device holds one of each per
 # peer); `apply` reads those of the devices it deletes (cniscrub.apply.link_state).
 NETLINK_KINDS = ("links", "addresses", "routes")
+CHILD_KINDS = ("routes",)  # the biggest dump on a Flannel node (a route per peer)
 
 
-def _netlink_state(fs: RootFS) -> dict[str, Any]:
-    """The netlink dumps of :data:`NETLINK_KINDS` and the named netns with their
-    ids."""
-    out: dict[str, Any] = dict(netlink.dump_many(NETLINK_KINDS))
+def _netlink_state(fs: RootFS, child: DumpChild | None) -> dict[str, Any]:
+    """The netlink dumps of :data:`NETLINK_KINDS` (:data:`CHILD_KINDS` from
+    ``child`` when it can give them, decoded on the other core) and the named netns
+    with their ids."""
+    near = tuple(k for k in NETLINK_KINDS if child is None or k not in CHILD_KINDS)
+    out: dict[str, Any] = dict(netlink.dump_many(near))
     out["netns"] = netns.collect(fs)
+    for kind in NETLINK_KINDS:
+        if kind not in out:
+            got = child.take(kind) if child is not None else None
+            out[kind] = got if got is not None else netlink.dump(kind)
     return out
 
 
-def _collect_rest(fs: RootFS, runner: Runner) -> tuple[dict[str, Any], list[str]]:
+def _collect_rest(
+    fs: RootFS, runner: Runner, child: DumpChild | None = None
+) -> tuple[dict[str, Any], list[str]]:
     """Every kind but iptables; notes as (files notes, nftables notes). The netlink
     reads (pyroute2 import + decoding) run in a thread while files, nft and /proc are
     read here: the thread inherits this thread's network namespace."""
@@ -67,7 +77,7 @@ def _collect_rest(fs: RootFS, runner: Runner) -> tuple[dict[str, Any], list[str]
 
     def work() -> None:
         try:
-            box["ok"] = _netlink_state(fs)
+            box["ok"] = _netlink_state(fs, child)
         except BaseException as exc:  # re-raised below
             box["exc"] = exc
 
@@ -125,12 +135,14 @@ def collect_inventory(
     runner: Runner,
     rule_filter: RuleFilter | None = None,
     pending: iptables.Pending | None = None,
+    child: DumpChild | None = None,
 ) -> Inventory:
     """:func:`collect_raw` + :func:`parse_raw`, except that everything but the rules
-    is parsed while the ``*-save`` processes are still running."""
+    is parsed while the ``*-save`` processes are still running (and the routes are
+    decoded by ``child`` when one was started)."""
     rules = pending or iptables.Pending(runner)
     try:
-        raw, _ = _collect_rest(fs, runner)
+        raw, _ = _collect_rest(fs, runner, child)
         n1, n3 = raw.pop("_notes")
         inv = parse_raw(raw, [], rule_filter)
     finally:

@@ -2,9 +2,9 @@
 kind) and :func:`dump_many` (several kinds over one ``IPRoute`` socket). Only the
 attributes the inventory parsers read are decoded (:func:`selective`), and a dump the
 kernel flags inconsistent (``NLM_F_DUMP_INTR``: state changed under it) is taken again,
-at most :data:`DUMP_RETRIES` times. Neighbours and FDB entries can be read for one
-device only, filtered by the kernel (``dump_with(..., index=N)``): a vxlan device holds
-one of each per peer, and nothing else on the node needs decoding for its backup.
+at most :data:`DUMP_RETRIES` times. :func:`link_tables` reads what only a backup needs
+(permanent neighbours, FDB entries with a remote dst). :mod:`cniscrub.node.netlink_child`
+runs these reads in a child interpreter.
 
 The inventory parsers work on these dicts (not on pyroute2 objects) so they are pure
 and their golden fixtures are plain JSON. Statistics and unknown attributes are dropped:
@@ -64,19 +64,32 @@ LINKINFO_DATA = ("vxlan", "ipip", "sit", "ip6tnl", "tun")
 
 
 def _value(value: Any) -> Any:
+    """An attribute's value as plain JSON-able data (nested attributes as dicts; a
+    list of nested messages, e.g. RTA_MULTIPATH's next hops, as a list of dicts)."""
+    if isinstance(value, list):
+        return [compact(v.dump()) if hasattr(v, "dump") else v for v in value]
     if hasattr(value, "dump"):
         return compact(value.dump())["attrs"]
     return value
 
 
 def selective(msg: Any, keep: tuple[str, ...]) -> dict[str, Any]:
-    """Like :func:`compact` but decodes only the attributes in ``keep`` (fast)."""
+    """Like :func:`compact` but decodes only the attributes in ``keep`` (pyroute2
+    decodes an attribute's value on first access): one pass over the message's
+    attributes picks the first of each kept name, instead of one ``get_attr`` scan
+    per name."""
     out = {
         k: v for k, v in msg.items() if k not in ("attrs", "header", "__align", "__pad")
     }
+    slots: dict[str, Any] = {}
+    for slot in msg["attrs"]:  # pyroute2 nla_slot (or a plain tuple)
+        name = slot[0]
+        if name in keep and name not in slots:
+            slots[name] = slot
     attrs: dict[str, Any] = {}
     for name in keep:
-        value = msg.get_attr(name)
+        slot = slots.get(name)
+        value = slot[1] if slot is not None else None
         if value is None:
             continue
         if name == "IFLA_LINKINFO":
@@ -98,41 +111,18 @@ NLM_F_DUMP_INTR = 0x10
 AF_INET, AF_INET6, AF_BRIDGE = 2, 10, 7
 
 
-def _filtered(ipr: Any, family: int, index: int) -> list[Any]:
-    """RTM_GETNEIGH dump the kernel filters to one device: ``NDA_IFINDEX`` for
-    neighbours; for the FDB (AF_BRIDGE) the header's ifindex, which the kernel honours
-    on a socket with ``NETLINK_GET_STRICT_CHK`` (pyroute2's ``strict_check=True``)."""
-    from pyroute2.netlink import NLM_F_DUMP, NLM_F_REQUEST
-    from pyroute2.netlink.rtnl import RTM_GETNEIGH
-    from pyroute2.netlink.rtnl.ndmsg import ndmsg
-
-    msg = ndmsg()
-    msg["family"] = family
-    if family == AF_BRIDGE:
-        msg["ifindex"] = index
-    else:
-        msg["attrs"] = [("NDA_IFINDEX", index)]
-    msg["header"]["type"] = RTM_GETNEIGH
-    msg["header"]["flags"] = NLM_F_DUMP | NLM_F_REQUEST
-    return [m for m in ipr.nlm_request_batch([msg]) if m["header"]["type"] != 3]
-
-
-def _messages(ipr: Any, what: str, index: int | None) -> list[Any]:
+def _messages(ipr: Any, what: str) -> list[Any]:
     if what == "links":
         return list(ipr.get_links())
     if what == "addresses":
         return list(ipr.get_addr())
     if what == "routes":
         return list(ipr.route("dump"))
-    if what == "neighbours" and index is not None:
-        return [*_filtered(ipr, AF_INET, index), *_filtered(ipr, AF_INET6, index)]
     if what == "neighbours":
         return [
             *ipr.get_neighbours(family=AF_INET),
             *ipr.get_neighbours(family=AF_INET6),
         ]
-    if what == "fdb" and index is not None:
-        return _filtered(ipr, AF_BRIDGE, index)
     if what == "fdb":
         return list(ipr.get_neighbours(family=AF_BRIDGE))
     raise ValueError(what)
@@ -142,19 +132,17 @@ def _interrupted(msgs: list[Any]) -> bool:
     return any(m["header"].get("flags", 0) & NLM_F_DUMP_INTR for m in msgs)
 
 
-def dump_with(ipr: Any, what: str, index: int | None = None) -> list[dict[str, Any]]:
+def dump_with(ipr: Any, what: str) -> list[dict[str, Any]]:
     """``links``, ``addresses``, ``routes``, ``neighbours`` or ``fdb`` read over the
-    open pyroute2 socket ``ipr`` (raises OSError if every try was interrupted).
-    ``index``: only that device's neighbours or FDB entries, filtered by the kernel
-    (the FDB filter needs a socket opened with ``strict_check=True``)."""
+    open pyroute2 socket ``ipr`` (raises OSError if every try was interrupted)."""
     from pyroute2.netlink.exceptions import NetlinkDumpInterrupted, NetlinkError
 
     keep = KEEP.get(what)
-    if keep is None or (index is not None and what not in ("neighbours", "fdb")):
+    if keep is None:
         raise ValueError(what)
     for _ in range(DUMP_RETRIES):
         try:
-            msgs = _messages(ipr, what, index)
+            msgs = _messages(ipr, what)
         except NetlinkDumpInterrupted:
             continue
         except NetlinkError as exc:
@@ -175,3 +163,23 @@ def dump_many(kinds: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
 def dump(what: str) -> list[dict[str, Any]]:
     """``links``, ``addresses``, ``routes``, ``neighbours`` or ``fdb``."""
     return dump_many((what,))[what]
+
+
+NUD_PERMANENT = 0x80
+
+
+def link_tables(ipr: Any = None) -> dict[str, list[dict[str, Any]]]:
+    """What goes away with its device and matters only for a backup: the permanent
+    neighbours (both families) and the FDB entries with a remote ``dst`` (vxlan's
+    per-peer entries); over ``ipr`` or a socket of its own."""
+    if ipr is None:
+        from pyroute2 import IPRoute
+
+        with IPRoute() as own:
+            return link_tables(own)
+    neighbours = dump_with(ipr, "neighbours")
+    fdb = dump_with(ipr, "fdb")
+    return {
+        "neighbours": [m for m in neighbours if m.get("state", 0) & NUD_PERMANENT],
+        "fdb": [m for m in fdb if m["attrs"].get("NDA_DST")],
+    }

@@ -24,7 +24,6 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import PurePosixPath
 
 from cniscrub.errors import InventoryError
 
@@ -36,9 +35,14 @@ class PathEscapeError(InventoryError):
 
 
 def split_rel(path: str) -> list[str]:
-    """``/etc/cni/net.d`` -> ``['etc', 'cni', 'net.d']``; ``..`` is refused."""
-    parts = [p for p in PurePosixPath("/" + path.lstrip("/")).parts if p != "/"]
-    if any(p in ("..", ".") for p in parts):
+    """``/etc/cni/net.d`` -> ``['etc', 'cni', 'net.d']`` (empty and ``.`` components
+    dropped); ``..`` is refused.
+
+    >>> split_rel("//etc/./cni/"), split_rel("/")
+    (['etc', 'cni'], [])
+    """
+    parts = [p for p in path.split("/") if p and p != "."]
+    if ".." in parts:
         raise PathEscapeError(f"refusing path with '..': {path}")
     return parts
 

@@ -89,6 +89,7 @@ def _action(i: int, c: Claim, fp: Footprint) -> Action:
     data: dict[str, Any] = {
         "resource": r.to_json(),
         "covers": [x.to_json() for x in c.covers],
+        **c.extra,
     }
     pod = next((p for p in fp.attached_pods if p["veth"] == r.key), None)
     if r.kind == "link" and pod:

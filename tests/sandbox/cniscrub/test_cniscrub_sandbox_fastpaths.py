@@ -78,8 +78,8 @@ def test_selective_netlink_inventory(node: Node) -> None:
     """Links of every kind the footprint reads (vxlan v4/v6 with attributes, tun,
     ipip, bridge + veths into pod netns), addresses, routes (blackhole, onlink,
     multipath, other tables), neighbours and FDB: the selective dumps give the
-    attributes the parsers read, and a per-device neighbour/FDB dump (filtered by the
-    kernel) gives exactly that device's entries of the full dump."""
+    attributes the parsers read, and the link tables a child reads for apply are
+    exactly the permanent neighbours and the FDB entries with a dst."""
     from cniscrub.inventory import PARSERS, netns
     from cniscrub.inventory.nftables import table_names
     from cniscrub.node import netlink
@@ -99,19 +99,18 @@ def test_selective_netlink_inventory(node: Node) -> None:
         "nexthop", "via", "198.18.0.1", "nexthop", "via", "198.18.0.3",
     )  # fmt: skip
     node.ip("neigh", "add", "198.18.0.9", "lladdr", "02:00:00:00:00:09", "dev", "eth0")
-    from pyroute2 import IPRoute
+    from cniscrub.apply.link_state import LinkState
+    from cniscrub.node.netlink_child import DumpChild
 
     kinds = ("links", "addresses", "routes", "neighbours", "fdb")
     with entered(f"/run/netns/{node.name}"):
         fast = netlink.dump_many(kinds)
         slow = {k: netlink.dump(k) for k in kinds}
-        indexes = sorted({m["index"] for m in fast["links"]})
-        with IPRoute(strict_check=True) as strict:
-            per_device = {
-                (kind, i): netlink.dump_with(strict, kind, index=i)
-                for kind in ("neighbours", "fdb")
-                for i in indexes
-            }
+        child = DumpChild(("routes", "link-tables"))  # forked here: the node's netns
+        routes = child.take("routes")
+        tables = LinkState(child)
+        by_index = {i: tables.covers(i) for i in {m["index"] for m in fast["links"]}}
+        child.close()
         names = table_names(LocalRunner())
         nsids = netns.collect(RootFS("/"))
         from pyroute2.nftables.main import NFTables
@@ -127,14 +126,23 @@ def test_selective_netlink_inventory(node: Node) -> None:
             got = [g for g in got if "'permanent': True" in g]
             want = [w for w in want if "'permanent': True" in w]
         assert got == want, kind
-    for (kind, i), got_raw in per_device.items():
-        mine = [m for m in slow[kind] if m["ifindex"] == i]
-        if kind == "neighbours":  # non-permanent entries may age between dumps
-            mine = [m for m in mine if m["state"] & 0x80]
-            got_raw = [m for m in got_raw if m["state"] & 0x80]
-        key = json.dumps
-        assert sorted(map(key, got_raw)) == sorted(map(key, mine)), (kind, i)
-    assert any(per_device[("fdb", i)] for i in indexes)  # the vxlan FDB is there
+    want = [
+        *(r.to_json() for r in PARSERS["neighbours"](slow["neighbours"])),
+        *(r.to_json() for r in PARSERS["fdb"](slow["fdb"])),
+    ]
+    want = [
+        c
+        for c in want
+        if c["data"].get("permanent" if c["kind"] == "neighbour" else "dst")
+    ]
+    assert routes is not None
+    got_routes = sorted(str(r.to_json()) for r in PARSERS["routes"](routes))
+    assert got_routes == sorted(
+        str(r.to_json()) for r in PARSERS["routes"](slow["routes"])
+    )
+    got = [c for covers in by_index.values() for c in covers]
+    assert sorted(map(json.dumps, got)) == sorted(map(json.dumps, want))
+    assert {c["kind"] for c in got} == {"neighbour", "fdb"}
     links = {r.key: r.data for r in PARSERS["links"](fast["links"])}
     assert (
         links["vxg"]["vxlan"]["gbp"] is True and links["vxg"]["vxlan"]["port"] == 4789

@@ -1,7 +1,6 @@
 """The pyroute2 dumps against a scripted IPRoute: only the kept attributes decoded,
 inconsistent (NLM_F_DUMP_INTR) dumps taken again a bounded number of times, netlink
-errors surfaced as OSError, per-device neighbour/FDB dumps asking the kernel to
-filter."""
+errors surfaced as OSError."""
 
 from __future__ import annotations
 
@@ -73,52 +72,3 @@ def test_netlink_error_is_an_oserror() -> None:
 def test_unknown_kind() -> None:
     with pytest.raises(ValueError):
         netlink.dump_with(ScriptedIPRoute([]), "bogus")
-
-
-class RecordingIPRoute:
-    """Records the messages of ``nlm_request_batch`` and answers each with one entry
-    plus the NLMSG_DONE that pyroute2 passes through."""
-
-    def __init__(self) -> None:
-        self.sent: list[Any] = []
-
-    def nlm_request_batch(self, msgs: list[Any]) -> list[Any]:
-        from pyroute2.netlink.rtnl.ndmsg import ndmsg
-
-        self.sent += msgs
-        entry = ndmsg()
-        entry["family"] = msgs[0]["family"]
-        entry["ifindex"] = 6
-        entry["header"]["type"] = 28  # RTM_NEWNEIGH
-        entry["attrs"] = [("NDA_LLADDR", "02:00:00:00:00:01")]
-        done = ndmsg()
-        done["header"]["type"] = 3  # NLMSG_DONE
-        return [entry, done]
-
-
-def test_fdb_of_one_device_is_filtered_by_the_kernel() -> None:
-    """FDB dump for one ifindex: AF_BRIDGE with the index in the header (what the
-    kernel filters on under NETLINK_GET_STRICT_CHK), a dump request."""
-    ipr = RecordingIPRoute()
-    got = netlink.dump_with(ipr, "fdb", index=6)
-    (msg,) = ipr.sent
-    assert (msg["family"], msg["ifindex"]) == (7, 6)
-    assert msg["header"]["type"] == 30  # RTM_GETNEIGH
-    assert msg["header"]["flags"] == 0x301  # NLM_F_REQUEST | NLM_F_DUMP
-    assert got == [
-        {"family": 7, "ifindex": 6, "attrs": {"NDA_LLADDR": "02:00:00:00:00:01"}}
-    ]  # the NLMSG_DONE is not an entry
-
-
-def test_neighbours_of_one_device_ask_by_nda_ifindex_for_both_families() -> None:
-    ipr = RecordingIPRoute()
-    got = netlink.dump_with(ipr, "neighbours", index=6)
-    assert [m["family"] for m in ipr.sent] == [2, 10]
-    assert all(m["ifindex"] == 0 for m in ipr.sent)  # strict check refuses it
-    assert all(m.get_attr("NDA_IFINDEX") == 6 for m in ipr.sent)
-    assert len(got) == 2
-
-
-def test_index_filter_only_for_neighbours_and_fdb() -> None:
-    with pytest.raises(ValueError):
-        netlink.dump_with(RecordingIPRoute(), "links", index=6)
