@@ -168,17 +168,64 @@ def dump(what: str) -> list[dict[str, Any]]:
 NUD_PERMANENT = 0x80
 
 
+def _dump_request(ipr: Any, msg: Any, msg_type: int) -> list[Any]:
+    """One dump request built by the caller (pyroute2 encodes and decodes it), for
+    the filters the kernel applies itself; the final NLMSG_DONE is left out."""
+    from pyroute2.netlink import NLM_F_DUMP, NLM_F_REQUEST
+
+    msg["header"]["type"] = msg_type
+    msg["header"]["flags"] = NLM_F_DUMP | NLM_F_REQUEST
+    return [m for m in ipr.nlm_request_batch([msg]) if m["header"]["type"] != 3]
+
+
+def vxlan_indexes(ipr: Any) -> list[int]:
+    """Ifindexes of the vxlan devices: a link dump the kernel filters by kind
+    (``IFLA_LINKINFO``/``IFLA_INFO_KIND``), so no other link is decoded."""
+    from pyroute2.netlink.rtnl import RTM_GETLINK
+    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+
+    msg = ifinfmsg()
+    msg["attrs"] = [("IFLA_LINKINFO", {"attrs": [("IFLA_INFO_KIND", "vxlan")]})]
+    return [int(m["index"]) for m in _dump_request(ipr, msg, RTM_GETLINK)]
+
+
+def fdb_of(strict: Any, index: int) -> list[dict[str, Any]]:
+    """One device's FDB entries: the kernel filters by the header's ifindex on a
+    socket opened with ``strict_check=True`` (NETLINK_GET_STRICT_CHK)."""
+    from pyroute2.netlink.exceptions import NetlinkDumpInterrupted
+    from pyroute2.netlink.rtnl import RTM_GETNEIGH
+    from pyroute2.netlink.rtnl.ndmsg import ndmsg
+
+    for _ in range(DUMP_RETRIES):
+        msg = ndmsg()
+        msg["family"] = AF_BRIDGE
+        msg["ifindex"] = index
+        try:
+            msgs = _dump_request(strict, msg, RTM_GETNEIGH)
+        except NetlinkDumpInterrupted:
+            continue
+        if not _interrupted(msgs):
+            return [selective(m, KEEP["fdb"]) for m in msgs]
+    raise OSError(4, "netlink fdb dump kept being interrupted (state changing)")
+
+
 def link_tables(ipr: Any = None) -> dict[str, list[dict[str, Any]]]:
     """What goes away with its device and matters only for a backup: the permanent
-    neighbours (both families) and the FDB entries with a remote ``dst`` (vxlan's
-    per-peer entries); over ``ipr`` or a socket of its own."""
-    if ipr is None:
-        from pyroute2 import IPRoute
+    neighbours (both families) and the FDB entries with a remote ``dst`` -- which
+    only vxlan devices have, so only their FDB is read (kernel-filtered); over
+    ``ipr`` or a socket of its own."""
+    from pyroute2 import IPRoute
 
+    if ipr is None:
         with IPRoute() as own:
             return link_tables(own)
     neighbours = dump_with(ipr, "neighbours")
-    fdb = dump_with(ipr, "fdb")
+    fdb: list[dict[str, Any]] = []
+    vxlans = vxlan_indexes(ipr)
+    if vxlans:
+        with IPRoute(strict_check=True) as strict:
+            for index in vxlans:
+                fdb += fdb_of(strict, index)
     return {
         "neighbours": [m for m in neighbours if m.get("state", 0) & NUD_PERMANENT],
         "fdb": [m for m in fdb if m["attrs"].get("NDA_DST")],

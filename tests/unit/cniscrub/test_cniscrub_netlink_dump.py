@@ -72,3 +72,65 @@ def test_netlink_error_is_an_oserror() -> None:
 def test_unknown_kind() -> None:
     with pytest.raises(ValueError):
         netlink.dump_with(ScriptedIPRoute([]), "bogus")
+
+
+class RecordingIPRoute:
+    """Records the requests of ``nlm_request_batch`` and answers from a script."""
+
+    def __init__(self, answers: list[list[Any]]) -> None:
+        self.sent: list[Any] = []
+        self.answers = answers
+
+    def nlm_request_batch(self, msgs: list[Any]) -> list[Any]:
+        self.sent += msgs
+        return self.answers.pop(0)
+
+
+def _ndmsg(ifindex: int, flags: int = 0) -> Any:
+    from pyroute2.netlink.rtnl.ndmsg import ndmsg
+
+    msg = ndmsg()
+    msg["family"], msg["ifindex"] = 7, ifindex
+    msg["header"]["type"], msg["header"]["flags"] = 28, flags  # RTM_NEWNEIGH
+    msg["attrs"] = [("NDA_LLADDR", "02:00:00:00:00:01"), ("NDA_DST", "198.18.0.11")]
+    return msg
+
+
+def _done() -> Any:
+    from pyroute2.netlink.rtnl.ndmsg import ndmsg
+
+    msg = ndmsg()
+    msg["header"]["type"] = 3  # NLMSG_DONE
+    return msg
+
+
+def test_vxlan_devices_are_asked_of_the_kernel_by_kind() -> None:
+    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+
+    answer = ifinfmsg()
+    answer["index"] = 6
+    answer["header"]["type"] = 16  # RTM_NEWLINK
+    ipr = RecordingIPRoute([[answer, _done()]])
+    assert netlink.vxlan_indexes(ipr) == [6]
+    (msg,) = ipr.sent
+    assert msg["header"]["type"] == 18  # RTM_GETLINK
+    assert msg["header"]["flags"] == 0x301  # NLM_F_REQUEST | NLM_F_DUMP
+    assert msg.get_attr("IFLA_LINKINFO") == {"attrs": [("IFLA_INFO_KIND", "vxlan")]}
+
+
+def test_fdb_of_one_device_is_filtered_by_the_kernel_and_retried() -> None:
+    """AF_BRIDGE with the index in the header (what the kernel filters on under
+    NETLINK_GET_STRICT_CHK); an interrupted dump is asked again."""
+    ipr = RecordingIPRoute(
+        [[_ndmsg(6, netlink.NLM_F_DUMP_INTR), _done()], [_ndmsg(6), _done()]]
+    )
+    got = netlink.fdb_of(ipr, 6)
+    assert [(m["family"], m["ifindex"]) for m in ipr.sent] == [(7, 6), (7, 6)]
+    assert all(m["header"]["type"] == 30 for m in ipr.sent)  # RTM_GETNEIGH
+    assert got == [
+        {
+            "family": 7,
+            "ifindex": 6,
+            "attrs": {"NDA_DST": "198.18.0.11", "NDA_LLADDR": "02:00:00:00:00:01"},
+        }
+    ]
