@@ -56,7 +56,7 @@ def _nft(runner: Runner, a: Action) -> dict[str, Any]:
 
 
 def _read_pod_side(netns: str, peer_index: int) -> dict[str, Any]:
-    from pyroute2 import IPRoute
+    from pyroute2.iproute.linux import IPRoute
     from pyroute2.netlink.exceptions import NetlinkError
 
     from cniscrub.node.netns_enter import entered

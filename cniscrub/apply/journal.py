@@ -50,7 +50,9 @@ class Journal:
         self.path = path
 
     @classmethod
-    def create(cls, base: str, plan_id: str, plan: dict[str, Any]) -> Journal:
+    def create(
+        cls, base: str, plan_id: str, plan: dict[str, Any], root: str = "/"
+    ) -> Journal:
         now = time.time()
         stamp = (
             time.strftime("%Y%m%dT%H%M%S", time.gmtime(now))
@@ -66,7 +68,8 @@ class Journal:
             with open(os.path.join(path, "plan.json"), "w", encoding="utf-8") as fh:
                 fh.write(json.dumps(plan, sort_keys=True, separators=(",", ":")))
             journal = cls(path)
-            journal.record({"event": "start", "plan_id": plan_id, "pid": os.getpid()})
+            start = {"event": "start", "plan_id": plan_id, "pid": os.getpid()}
+            journal.record_many([{**start, "root": os.path.realpath(root)}], False)
         except OSError as exc:
             raise BackupError(f"cannot create journal {path}: {exc}") from exc
         return journal
@@ -119,6 +122,14 @@ class Journal:
     def blob(self, name: str) -> bytes:
         with open(os.path.join(self.path, "blobs", name), "rb") as fh:
             return fh.read()
+
+    def root(self) -> str | None:
+        """The ``--root`` the apply run used (journals of older runs: None)."""
+        for event in self.events():
+            if event.get("event") == "start":
+                root = event.get("root")
+                return root if isinstance(root, str) else None
+        return None
 
     def events(self) -> Iterator[dict[str, Any]]:
         with open(os.path.join(self.path, "journal.jsonl"), encoding="utf-8") as fh:

@@ -46,7 +46,7 @@ def _route_args(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def delete_routes(actions: Sequence[Action]) -> dict[int, str | None]:
-    from pyroute2 import IPRoute
+    from pyroute2.iproute.linux import IPRoute
     from pyroute2.netlink.exceptions import NetlinkError
 
     out: dict[int, str | None] = {}
@@ -109,7 +109,7 @@ def delete_links(
     the kernel hands ifindexes out cyclically (a deleted device's index is not given
     to a new device until the 31-bit counter wraps), so an index still names the
     planned device."""
-    from pyroute2 import IPRoute
+    from pyroute2.iproute.linux import IPRoute
     from pyroute2.netlink.exceptions import NetlinkError
 
     out: dict[int, str | None] = {}

@@ -54,7 +54,7 @@ def _route_args(d: dict[str, Any], oif: int | None) -> dict[str, Any]:
 
 
 def route(d: dict[str, Any], oif: int | None = -1) -> str:
-    from pyroute2 import IPRoute
+    from pyroute2.iproute.linux import IPRoute
     from pyroute2.netlink.exceptions import NetlinkError
 
     with IPRoute() as ipr:
@@ -178,7 +178,7 @@ def _inherited_mac(p: dict[str, Any]) -> bool:
 
 
 def link(runner: Runner, p: dict[str, Any]) -> tuple[str, str | None]:
-    from pyroute2 import IPRoute
+    from pyroute2.iproute.linux import IPRoute
 
     d = p["resource"]
     with IPRoute() as ipr:

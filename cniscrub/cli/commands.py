@@ -219,7 +219,7 @@ def _apply_locked(
     base = args.journal_dir or os.path.join(
         os.path.realpath(args.root), DEFAULT_JOURNAL_DIR.lstrip("/")
     )
-    journal = Journal.create(base, plan.plan_id, plan.to_json())
+    journal = Journal.create(base, plan.plan_id, plan.to_json(), args.root)
     groups = {int(r.data.get("group") or 0) for r in inv.of("link")}
     executor = Executor(RootFS(args.root), LocalRunner(), journal, plan, links, groups)
     if args.json:
@@ -239,6 +239,13 @@ def cmd_restore(args: argparse.Namespace) -> ExitCode:
         _err("restore changes the node; pass --yes")
         return ExitCode.REFUSED
     journal = Journal.open(args.journal)
+    if args.root is None:  # where the apply run worked, not this process' /
+        args.root = journal.root() or "/"
+        if not os.path.isdir(args.root):
+            _err(f"the journal's root {args.root} is not a directory; give --root")
+            return ExitCode.USAGE
+    if not args.json:
+        _out(args, {}, [f"[restore] root: {args.root}"])
     with CleanerLock(args.lock_file):
         results = restore_journal(journal, RootFS(args.root), LocalRunner())
     failed = [r for r in results if r["status"] in ("failed", "not restorable")]
@@ -262,7 +269,8 @@ COMMANDS = {
 
 
 def run(args: argparse.Namespace) -> ExitCode:
-    if getattr(args, "plan_file", None) is None and args.root is None:
+    defaulted = args.command == "restore" or getattr(args, "plan_file", None)
+    if not defaulted and args.root is None:  # restore/apply PLAN: from the file
         args.root = "/"
     if args.root is not None and not os.path.isdir(args.root):
         _err(f"--root {args.root} is not a directory")

@@ -114,7 +114,9 @@ SUBCOMMANDS = {  # name: (one-line help, description)
     "restore": (
         "put back everything a journal removed",
         "Replay a journal in reverse: files, links with their addresses/"
-        "routes/neighbours/FDB, routes, nft tables, iptables rules.",
+        "routes/neighbours/FDB, routes, nft tables, iptables rules. Files go back "
+        "under the --root the apply run used (recorded in the journal) unless "
+        "--root is given.",
     ),
 }
 
@@ -180,6 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     a command is a short process whose big structures (inventory, plan, journal
     payloads) are acyclic, and the collector's full passes over them cost ~0.1 s on
     a large node while freeing nothing (reference counting frees the rest)."""
+    from cniscrub.node import pyroute2_lean
+
+    pyroute2_lean.install()  # only the pyroute2 modules cniscrub uses get imported
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -36,7 +36,7 @@ def _nsid(ipr: Any, path: str) -> int | None:
 
 
 def collect(fs: RootFS) -> list[dict[str, Any]]:
-    from pyroute2 import IPRoute
+    from pyroute2.iproute.linux import IPRoute
 
     with IPRoute() as ipr:
         return _collect(fs, ipr)

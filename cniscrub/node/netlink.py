@@ -154,7 +154,7 @@ def dump_with(ipr: Any, what: str) -> list[dict[str, Any]]:
 
 def dump_many(kinds: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
     """Several dumps over one ``IPRoute`` socket."""
-    from pyroute2 import IPRoute
+    from pyroute2.iproute.linux import IPRoute
 
     with IPRoute() as ipr:
         return {what: dump_with(ipr, what) for what in kinds}
@@ -214,7 +214,7 @@ def link_tables(ipr: Any = None) -> dict[str, list[dict[str, Any]]]:
     neighbours (both families) and the FDB entries with a remote ``dst`` -- which
     only vxlan devices have, so only their FDB is read (kernel-filtered); over
     ``ipr`` or a socket of its own."""
-    from pyroute2 import IPRoute
+    from pyroute2.iproute.linux import IPRoute
 
     if ipr is None:
         with IPRoute() as own:

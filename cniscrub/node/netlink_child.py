@@ -110,7 +110,10 @@ class DumpChild:
 
 def main(argv: Sequence[str]) -> int:
     """The child: every section in order, one JSON line each, over one socket."""
-    from pyroute2 import IPRoute
+    from cniscrub.node import pyroute2_lean
+
+    pyroute2_lean.install()
+    from pyroute2.iproute.linux import IPRoute
 
     from cniscrub.node import netlink
 

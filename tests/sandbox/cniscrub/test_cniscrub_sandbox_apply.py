@@ -10,6 +10,8 @@ restore brings back exactly the state before apply.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -138,3 +140,29 @@ def test_veth_with_gone_netns_is_not_restorable(node: Node, tmp_path: Path) -> N
         ln.startswith("cni0") or "flannel.1" in ln
         for ln in node.ip("-o", "link").splitlines()
     )
+
+
+HOST_PATHS = ("/etc/cni", "/opt/cni", "/var/lib/cni", "/run/flannel")
+
+
+def test_restore_defaults_to_the_root_apply_used(node: Node, tmp_path: Path) -> None:
+    """`restore JOURNAL` without --root puts files back under the root the apply run
+    used (recorded in the journal), never into the root of the machine running it."""
+    residue.flannel(node)
+    before = snapshot(node)
+    applied = cli(node, tmp_path, "apply", "--cni", "flannel", "--yes", "--json")
+    assert applied.returncode == 0, applied.stderr
+    journal = json.loads(applied.stdout)["journal"]
+    existed = {p for p in HOST_PATHS if os.path.lexists(p)}
+    try:
+        lock = ["--lock-file", str(tmp_path / "lock")]
+        restored = node.cli("restore", journal, "--yes", *lock)
+        created = [p for p in HOST_PATHS if os.path.lexists(p) and p not in existed]
+    finally:  # a regression must not leave files on this machine
+        for path in HOST_PATHS:
+            if path not in existed and os.path.lexists(path):
+                shutil.rmtree(path)
+    assert created == []
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert f"[restore] root: {node.root}" in restored.stdout
+    assert diff(before, snapshot(node)) == {}, "restore is not exact"
