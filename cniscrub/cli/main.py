@@ -151,11 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _prefetch(args: argparse.Namespace) -> None:
     """Start the reads that run beside this process before the rest of cniscrub is
-    imported: the ``*-save`` processes and, for apply, a child decoding netlink dumps
-    on the other core (the routes, then the neighbour/FDB tables of the links, which
-    only apply reads). apply takes the lock first, so nothing is read while another
-    cleaner may still change the node. plan/verify get no netlink child: measured,
-    its interpreter start and pyroute2 import cost about what it saves there."""
+    imported: the ``*-save`` processes and, for apply, a child decoding on the other
+    core the neighbour/FDB tables of the links (only apply reads them; measured on
+    a 1 000-peer node, giving the child the routes too made it the slowest path).
+    apply takes the lock first, so nothing is read while another cleaner may still
+    change the node. plan/verify get no netlink child: measured, its interpreter
+    start and pyroute2 import cost about what it would save there."""
     if args.command == "apply":
         from cniscrub.apply.lock import CleanerLock, LockHeldError
         from cniscrub.inventory.iptables import Pending
@@ -168,7 +169,7 @@ def _prefetch(args: argparse.Namespace) -> None:
         except (LockHeldError, OSError):
             return  # the command takes the lock itself and says why it cannot
         args.lock = lock
-        args.netlink_child = DumpChild(("routes", "link-tables"))
+        args.netlink_child = DumpChild(("link-tables",))
         args.prefetch = Pending(LocalRunner())
     if args.command in ("plan", "verify") and args.cni:
         from cniscrub.inventory.iptables import Pending

@@ -50,14 +50,13 @@ PARSERS: dict[str, Callable[..., list[Resource]]] = {
 # their device, so `plan` does not read them (a vxlan device holds one of each per
 # peer); `apply` reads those of the devices it deletes (cniscrub.apply.link_state).
 NETLINK_KINDS = ("links", "addresses", "routes")
-CHILD_KINDS = ("routes",)  # the biggest dump on a Flannel node (a route per peer)
 
 
 def _netlink_state(fs: RootFS, child: DumpChild | None) -> dict[str, Any]:
-    """The netlink dumps of :data:`NETLINK_KINDS` (:data:`CHILD_KINDS` from
-    ``child`` when it can give them, decoded on the other core) and the named netns
-    with their ids."""
-    near = tuple(k for k in NETLINK_KINDS if child is None or k not in CHILD_KINDS)
+    """The netlink dumps of :data:`NETLINK_KINDS` (those ``child`` was started for
+    come from it, decoded on the other core) and the named netns with their ids."""
+    served = set(child.sections) if child is not None else set()
+    near = tuple(k for k in NETLINK_KINDS if k not in served)
     out: dict[str, Any] = dict(netlink.dump_many(near))
     out["netns"] = netns.collect(fs)
     for kind in NETLINK_KINDS:
@@ -138,8 +137,8 @@ def collect_inventory(
     child: DumpChild | None = None,
 ) -> Inventory:
     """:func:`collect_raw` + :func:`parse_raw`, except that everything but the rules
-    is parsed while the ``*-save`` processes are still running (and the routes are
-    decoded by ``child`` when one was started)."""
+    is parsed while the ``*-save`` processes are still running (and the netlink kinds
+    a ``child`` was started for are decoded by it)."""
     rules = pending or iptables.Pending(runner)
     try:
         raw, _ = _collect_rest(fs, runner, child)
