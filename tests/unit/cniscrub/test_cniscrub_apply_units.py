@@ -185,3 +185,78 @@ def test_targeted_verify_finds_a_reappearing_file(tmp_path: Path) -> None:
         "directory /run/flannel",
         "file /run/flannel/subnet.env",
     ]
+
+
+def test_nested_lock_is_held_until_the_outer_exit(tmp_path: Path) -> None:
+    """The CLI takes the lock before importing the rest; the command's `with` on the
+    same object nests and must not release it early."""
+    import fcntl
+
+    path = str(tmp_path / "lock")
+    lock = CleanerLock(path)
+
+    def held_by_someone() -> bool:
+        fd = os.open(path, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
+    with lock:
+        with lock:
+            assert held_by_someone()
+        assert held_by_someone()  # inner exit keeps it
+    assert not held_by_someone()
+
+
+def test_journal_keeps_small_files_inline_and_big_ones_as_blobs(
+    tmp_path: Path,
+) -> None:
+    from cniscrub.apply import journal as journal_mod
+
+    j = Journal.create(str(tmp_path), "abc", {}, str(tmp_path / "root"))
+    small = j.keep_bytes("1", b"\x00\xffipam")
+    big = j.keep_bytes("2", b"x" * (journal_mod.INLINE_MAX + 1))
+    assert set(small) == {"data_b64"} and set(big) == {"blob"}
+    assert j.bytes_of(small) == b"\x00\xffipam"
+    assert j.bytes_of(big) == b"x" * (journal_mod.INLINE_MAX + 1)
+    assert j.bytes_of({"blob": "2"}) == j.bytes_of(big)  # journals of older runs
+    assert Journal.open(j.path).root() == os.path.realpath(tmp_path / "root")
+
+
+def test_a_journal_without_root_gives_none(tmp_path: Path) -> None:
+    j = Journal.create(str(tmp_path), "abc", {})
+    lines = Path(j.path, "journal.jsonl").read_text().splitlines()
+    start = json.loads(lines[0])
+    del start["root"]  # as written before the root was recorded
+    Path(j.path, "journal.jsonl").write_text(json.dumps(start) + "\n")
+    assert Journal.open(j.path).root() is None
+
+
+def test_lean_pyroute2_imports_only_what_is_used_and_falls_back() -> None:
+    """Run in a fresh interpreter (this one has pyroute2 fully imported)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from cniscrub.node import pyroute2_lean\n"
+        "pyroute2_lean.install()\n"
+        "from pyroute2.iproute.linux import IPRoute\n"
+        "lean = 'pyroute2.ndb.main' not in sys.modules\n"
+        "from pyroute2 import NDB, IPRoute as Top\n"  # a top-level name: full load
+        "import pyroute2\n"
+        "print(lean, 'pyroute2.ndb.main' in sys.modules, Top is IPRoute,"
+        " bool(pyroute2.__version__))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.stdout.split() == ["True", "True", "True", "True"], out.stderr
