@@ -82,7 +82,10 @@ class DumpChild:
         return line
 
     def take(self, section: str) -> Any | None:
-        """The section's data, or None if the child cannot give it."""
+        """The section's data, or None if the child cannot give it (or was not
+        started for it)."""
+        if section not in self.sections:
+            return None
         if section in self._got:
             return self._got.pop(section)
         while self._proc is not None:

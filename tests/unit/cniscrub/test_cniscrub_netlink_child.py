@@ -83,3 +83,15 @@ def test_a_hanging_child_is_killed(
 def test_child_main_refuses_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     assert netlink_child.main(["bogus"]) == 2
     assert "usage" in capsys.readouterr().err
+
+
+def test_a_section_not_asked_for_is_none_and_keeps_the_child(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_child(
+        tmp_path, monkeypatch, 'echo \'{"section": "link-tables", "data": {}}\'\n'
+    )
+    child = DumpChild(("link-tables",))
+    assert child.take("routes") is None
+    assert child.take("link-tables") == {}
+    child.close()
