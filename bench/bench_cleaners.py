@@ -110,6 +110,8 @@ def run_one(size: str, cleaner: str) -> Row:
             wait_quiet()
             plan = run_in_node(node.netns, "cniscrub-plan", node.root, node.journal)
             row |= {"plan_s": plan.seconds if plan.ok else None, "plan_note": plan.note}
+            floor = run_in_node(node.netns, "netlink-floor", node.root, node.journal)
+            row["floor_s"] = floor.seconds if floor.ok else None
             if plan.ok:
                 nodestate.verify(node)  # plan must not have changed anything
         os.sync()  # on a real node the residue was written long ago
@@ -133,7 +135,7 @@ def aggregate(runs: list[Row]) -> Row:
     if len(ok) < len(runs):
         return next(r for r in runs if not r.get("ok")) | {"runs": len(runs)}
     row = dict(ok[0]) | {"runs": len(ok), "all_seconds": [r["seconds"] for r in ok]}
-    for key in ("seconds", "build_s", "plan_s"):
+    for key in ("seconds", "build_s", "plan_s", "floor_s"):
         values = [r[key] for r in ok if r.get(key) is not None]
         row[key] = statistics.median(values) if values else None
     labels = {label for r in ok for label in r["steps"]}
@@ -165,6 +167,13 @@ def targets(rows: list[Row], size: str) -> list[str]:
         out.append(
             f"{size}: plan / apply = {plan:.2f} (plan {cs['plan_s']:.3f}s;"
             f" target < {TARGET_PLAN}: {met})"
+        )
+    if cs.get("floor_s"):
+        floor = cs["floor_s"] / cs["seconds"]
+        out.append(
+            f"{size}: netlink floor = {floor:.2f} of apply ({cs['floor_s']:.3f}s: a"
+            " fresh interpreter importing pyroute2 and dumping links, addresses and"
+            " routes, nothing else)"
         )
     return out
 

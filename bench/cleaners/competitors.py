@@ -16,6 +16,9 @@ worker entered the way ``ip netns exec`` does. Commands are argv lists, never sh
   host's /run/netns and is deliberately left out.
 - ``runbook``: the manual per-node recipe (``RUNBOOK``; sources next to it).
 - ``noop``: does nothing (census baseline).
+- ``netlink-floor``: not a cleaner; a fresh interpreter that imports pyroute2 (as
+  cniscrub does) and dumps links, addresses and routes, nothing else: the least any
+  pyroute2-based ``plan`` costs on this node, next to which the plan target is read.
 """
 
 from __future__ import annotations
@@ -216,10 +219,41 @@ def plan_cniscrub(root: Path, journal: Path) -> Outcome:
     )
 
 
+FLOOR_CODE = """
+from cniscrub.node import pyroute2_lean
+pyroute2_lean.install()
+from pyroute2.iproute.linux import IPRoute
+with IPRoute() as ipr:
+    n = len(ipr.get_links()) + len(ipr.get_addr()) + len(list(ipr.route("dump")))
+assert n > 0
+"""
+
+
+def netlink_floor(root: Path, journal: Path) -> Outcome:
+    """Time ``FLOOR_CODE`` in a fresh interpreter (read-only)."""
+    out = Outcome(commands=1)
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", FLOOR_CODE],
+            capture_output=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return Outcome(False, f"not available: timed out after {TIMEOUT}s", 1)
+    if proc.returncode != 0:
+        tail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
+        return Outcome(False, f"not available: {tail[0][:160]}", 1)
+    out.steps["floor"] = time.perf_counter() - start
+    return out
+
+
 CLEANERS: dict[str, Callable[[Path, Path], Outcome]] = {
     "cniscrub": clean_cniscrub,
     "k3s-style": clean_k3s,
     "runbook": clean_runbook,
     "noop": clean_noop,
     "cniscrub-plan": plan_cniscrub,
+    "netlink-floor": netlink_floor,
 }
