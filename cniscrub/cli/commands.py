@@ -60,15 +60,20 @@ def inventory_and_plan(
     return inv, build_plan(inv, Policy(cni=cni, force=force))
 
 
-def make_plan(args: argparse.Namespace, cni: str) -> Plan:
-    """:func:`inventory_and_plan` for a command's arguments, without the inventory."""
+def _inventory_and_plan(args: argparse.Namespace, cni: str) -> tuple[Inventory, Plan]:
+    """:func:`inventory_and_plan` for a command's arguments and prefetches."""
     return inventory_and_plan(
         args.root,
         cni,
         getattr(args, "force", False),
         getattr(args, "prefetch", None),
         getattr(args, "netlink_child", None),
-    )[1]
+    )
+
+
+def make_plan(args: argparse.Namespace, cni: str) -> Plan:
+    """:func:`inventory_and_plan` for a command's arguments, without the inventory."""
+    return _inventory_and_plan(args, cni)[1]
 
 
 def cmd_plan(args: argparse.Namespace) -> ExitCode:
@@ -149,11 +154,7 @@ def _checked_plan(
 ) -> tuple[Inventory, Plan]:
     """A fresh plan (with its inventory); a saved one must still match the node
     (else StalePlanError)."""
-    pending, child = (
-        getattr(args, "prefetch", None),
-        getattr(args, "netlink_child", None),
-    )
-    inv, plan = inventory_and_plan(args.root, cni, args.force, pending, child)
+    inv, plan = _inventory_and_plan(args, cni)
     if saved and saved.fingerprint != plan.fingerprint:
         raise StalePlanError(
             f"plan {saved.plan_id} is stale: the node changed (now "
