@@ -122,11 +122,10 @@ def backup(
     runner: Runner,
     journal: Journal,
     a: Action,
-    links: LinkState | None = None,
+    links: LinkState,
 ) -> dict[str, Any]:
     """Payload to undo ``a``; raises :class:`BackupError` if it cannot be made.
-    ``links``: the neighbours/FDB entries read for the links (read now if not
-    given)."""
+    ``links``: the neighbours/FDB entries that go with the links."""
     res = a.data["resource"]
     d = dict(res["data"])
     try:
@@ -136,8 +135,7 @@ def backup(
             return _nft(runner, a)
         payload: dict[str, Any] = {"resource": d, "covers": a.data.get("covers", [])}
         if a.kind == "link":
-            state = links if links is not None else LinkState()
-            payload["covers"] = [*payload["covers"], *state.covers(d["index"])]
+            payload["covers"] = [*payload["covers"], *links.covers(d["index"])]
             if d["kind"] == "bridge":
                 payload["port_macs"] = list(a.data.get("port_macs", []))
         if a.kind == "link" and d["kind"] == "veth":

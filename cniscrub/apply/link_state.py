@@ -11,11 +11,6 @@ interpreter it starts before anything else (it only reads; see
 :mod:`cniscrub.node.netlink_child`): they are decoded on the other core while this
 process takes the inventory, as fresh as the plan. If the child cannot run or
 its answer is unusable, the same read runs in this process.
-
->>> goes_with_link({"kind": "neighbour", "data": {"permanent": True}})
-True
->>> goes_with_link({"kind": "fdb", "data": {"dst": None}})
-False
 """
 
 from __future__ import annotations
@@ -30,18 +25,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def goes_with_link(cover: dict[str, Any]) -> bool:
-    """Backed up with its device: a permanent neighbour (learned ones are the kernel's
-    cache) or an FDB entry with a remote dst (Flannel's per-peer vxlan entries)."""
-    d = cover["data"]
-    if cover["kind"] == "neighbour":
-        return bool(d.get("permanent"))
-    return cover["kind"] == "fdb" and bool(d.get("dst"))
-
-
 def covers_by_index(tables: dict[str, list[dict[str, Any]]]) -> dict[int, list[Any]]:
-    """Pure: :func:`cniscrub.node.netlink.link_tables` output -> resource JSON of
-    what goes with each ifindex."""
+    """Pure: :func:`cniscrub.node.netlink.link_tables` output (only entries that go
+    with their device) -> resource JSON per ifindex.
+
+    >>> t = {"neighbours": [{"family": 2, "ifindex": 6, "state": 128,
+    ...                      "attrs": {"NDA_DST": "10.244.1.0"}}], "fdb": []}
+    >>> [c["key"] for c in covers_by_index(t)[6]]
+    ['6:10.244.1.0']
+    """
     from cniscrub.inventory import neighbours
 
     out: dict[int, list[dict[str, Any]]] = {}
@@ -50,9 +42,7 @@ def covers_by_index(tables: dict[str, list[dict[str, Any]]]) -> dict[int, list[A
         *neighbours.parse_fdb(tables.get("fdb", [])),
     ]
     for res in found:
-        cover = res.to_json()
-        if goes_with_link(cover):
-            out.setdefault(res.data["index"], []).append(cover)
+        out.setdefault(res.data["index"], []).append(res.to_json())
     return out
 
 

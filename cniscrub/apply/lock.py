@@ -23,29 +23,39 @@ class LockHeldError(PreflightError):
 
 class CleanerLock:
     """Context manager holding the lock; raises :class:`LockHeldError` if taken.
-    Nesting on the same object is counted (the CLI takes it before it imports the
-    rest of cniscrub; the command's ``with`` then keeps holding it)."""
+    Holds nest on the same object (the CLI takes it before it imports the rest of
+    cniscrub; the command's ``with`` then keeps holding it): the last release
+    unlocks."""
 
     def __init__(self, path: str = DEFAULT_LOCK) -> None:
         self.path = path
         self.fd = -1
         self.depth = 0
 
-    def __enter__(self) -> CleanerLock:
-        if self.depth:
-            self.depth += 1
-            return self
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+    def acquire(self) -> None:
+        if self.depth == 0:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise LockHeldError(
+                    f"another cniscrub holds the lock {self.path}; refusing to run"
+                ) from None
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            self.fd = fd
+        self.depth += 1
+
+    def release(self) -> None:
+        self.depth -= 1
+        if self.depth == 0:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
-            raise LockHeldError(
-                f"another cniscrub holds the lock {self.path}; refusing to run"
-            ) from None
-        os.ftruncate(self.fd, 0)
-        os.write(self.fd, f"{os.getpid()}\n".encode())
-        self.depth = 1
+            self.fd = -1
+
+    def __enter__(self) -> CleanerLock:
+        self.acquire()
         return self
 
     def __exit__(
@@ -54,8 +64,4 @@ class CleanerLock:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.depth -= 1
-        if self.depth == 0:
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
-            os.close(self.fd)
-            self.fd = -1
+        self.release()

@@ -18,10 +18,8 @@ from cniscrub.cli.render import action_line, plan_lines, result_lines
 from cniscrub.errors import CleanerError, PlanError, StalePlanError
 from cniscrub.exitcodes import ExitCode
 from cniscrub.inventory import collect_inventory
-from cniscrub.inventory.iptables import Pending
 from cniscrub.inventory.model import Inventory
 from cniscrub.node.local import LocalRunner
-from cniscrub.node.netlink_child import DumpChild
 from cniscrub.node.rootfs import RootFS
 from cniscrub.plan.model import Plan
 from cniscrub.plan.planner import Policy, build_plan
@@ -44,35 +42,20 @@ def _err(msg: str) -> None:
     sys.stderr.write(f"cniscrub: {msg}\n")
 
 
-def inventory_and_plan(
-    root: str,
-    cni: str,
-    force: bool = False,
-    pending: Pending | None = None,
-    child: DumpChild | None = None,
-) -> tuple[Inventory, Plan]:
-    """Inventory + plan; ``pending``/``child``: the rule collection and the netlink
-    child the CLI already started."""
+def _inventory_and_plan(args: argparse.Namespace, cni: str) -> tuple[Inventory, Plan]:
+    """Inventory + plan for a command's arguments (``args.prefetch``: the rule
+    collection the CLI already started)."""
     from cniscrub.footprints import RULE_FILTERS
 
-    runner = LocalRunner()
-    inv = collect_inventory(RootFS(root), runner, RULE_FILTERS.get(cni), pending, child)
+    pending = getattr(args, "prefetch", None)
+    fs, rule_filter = RootFS(args.root), RULE_FILTERS.get(cni)
+    inv = collect_inventory(fs, LocalRunner(), rule_filter, pending)
+    force = getattr(args, "force", False)
     return inv, build_plan(inv, Policy(cni=cni, force=force))
 
 
-def _inventory_and_plan(args: argparse.Namespace, cni: str) -> tuple[Inventory, Plan]:
-    """:func:`inventory_and_plan` for a command's arguments and prefetches."""
-    return inventory_and_plan(
-        args.root,
-        cni,
-        getattr(args, "force", False),
-        getattr(args, "prefetch", None),
-        getattr(args, "netlink_child", None),
-    )
-
-
 def make_plan(args: argparse.Namespace, cni: str) -> Plan:
-    """:func:`inventory_and_plan` for a command's arguments, without the inventory."""
+    """:func:`_inventory_and_plan` without the inventory."""
     return _inventory_and_plan(args, cni)[1]
 
 

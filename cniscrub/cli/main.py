@@ -165,7 +165,7 @@ def _prefetch(args: argparse.Namespace) -> None:
 
         lock = CleanerLock(args.lock_file)
         try:  # reads start only once no other cleaner can change the node
-            lock.__enter__()
+            lock.acquire()
         except (LockHeldError, OSError):
             return  # the command takes the lock itself and says why it cannot
         args.lock = lock
@@ -224,4 +224,4 @@ def _main(argv: Sequence[str] | None) -> int:
             child.close()
         lock = getattr(args, "lock", None)
         if lock is not None:
-            lock.__exit__(None, None, None)
+            lock.release()

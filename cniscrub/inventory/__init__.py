@@ -27,7 +27,6 @@ from cniscrub.inventory import (
 from cniscrub.inventory.iptables import RuleFilter, Runner
 from cniscrub.inventory.model import Inventory, Resource
 from cniscrub.node import netlink
-from cniscrub.node.netlink_child import DumpChild
 from cniscrub.node.rootfs import RootFS
 
 log = logging.getLogger(__name__)
@@ -52,23 +51,15 @@ PARSERS: dict[str, Callable[..., list[Resource]]] = {
 NETLINK_KINDS = ("links", "addresses", "routes")
 
 
-def _netlink_state(fs: RootFS, child: DumpChild | None) -> dict[str, Any]:
-    """The netlink dumps of :data:`NETLINK_KINDS` (those ``child`` was started for
-    come from it, decoded on the other core) and the named netns with their ids."""
-    served = set(child.sections) if child is not None else set()
-    near = tuple(k for k in NETLINK_KINDS if k not in served)
-    out: dict[str, Any] = dict(netlink.dump_many(near))
+def _netlink_state(fs: RootFS) -> dict[str, Any]:
+    """The netlink dumps of :data:`NETLINK_KINDS` and the named netns with their
+    ids."""
+    out: dict[str, Any] = dict(netlink.dump_many(NETLINK_KINDS))
     out["netns"] = netns.collect(fs)
-    for kind in NETLINK_KINDS:
-        if kind not in out:
-            got = child.take(kind) if child is not None else None
-            out[kind] = got if got is not None else netlink.dump(kind)
     return out
 
 
-def _collect_rest(
-    fs: RootFS, runner: Runner, child: DumpChild | None = None
-) -> tuple[dict[str, Any], list[str]]:
+def _collect_rest(fs: RootFS, runner: Runner) -> tuple[dict[str, Any], list[str]]:
     """Every kind but iptables; notes as (files notes, nftables notes). The netlink
     reads (pyroute2 import + decoding) run in a thread while files, nft and /proc are
     read here: the thread inherits this thread's network namespace."""
@@ -76,7 +67,7 @@ def _collect_rest(
 
     def work() -> None:
         try:
-            box["ok"] = _netlink_state(fs, child)
+            box["ok"] = _netlink_state(fs)
         except BaseException as exc:  # re-raised below
             box["exc"] = exc
 
@@ -134,14 +125,12 @@ def collect_inventory(
     runner: Runner,
     rule_filter: RuleFilter | None = None,
     pending: iptables.Pending | None = None,
-    child: DumpChild | None = None,
 ) -> Inventory:
     """:func:`collect_raw` + :func:`parse_raw`, except that everything but the rules
-    is parsed while the ``*-save`` processes are still running (and the netlink kinds
-    a ``child`` was started for are decoded by it)."""
+    is parsed while the ``*-save`` processes are still running."""
     rules = pending or iptables.Pending(runner)
     try:
-        raw, _ = _collect_rest(fs, runner, child)
+        raw, _ = _collect_rest(fs, runner)
         n1, n3 = raw.pop("_notes")
         inv = parse_raw(raw, [], rule_filter)
     finally:

@@ -16,6 +16,7 @@ and their golden fixtures are plain JSON. Statistics and unknown attributes are 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 DROP = ("STATS", "UNKNOWN", "IFLA_AF_SPEC", "IFLA_MAP", "IFLA_XDP", "CACHEINFO")
@@ -132,24 +133,29 @@ def _interrupted(msgs: list[Any]) -> bool:
     return any(m["header"].get("flags", 0) & NLM_F_DUMP_INTR for m in msgs)
 
 
-def dump_with(ipr: Any, what: str) -> list[dict[str, Any]]:
-    """``links``, ``addresses``, ``routes``, ``neighbours`` or ``fdb`` read over the
-    open pyroute2 socket ``ipr`` (raises OSError if every try was interrupted)."""
+def _decoded(fetch: Callable[[], list[Any]], what: str) -> list[dict[str, Any]]:
+    """``fetch()``'s messages of kind ``what`` as :func:`selective` dicts; a dump the
+    kernel interrupted is taken again (OSError once every try was)."""
     from pyroute2.netlink.exceptions import NetlinkDumpInterrupted, NetlinkError
 
-    keep = KEEP.get(what)
-    if keep is None:
-        raise ValueError(what)
     for _ in range(DUMP_RETRIES):
         try:
-            msgs = _messages(ipr, what)
+            msgs = fetch()
         except NetlinkDumpInterrupted:
             continue
         except NetlinkError as exc:
             raise OSError(exc.code, f"netlink {what} dump failed: {exc}") from exc
         if not _interrupted(msgs):
-            return [selective(m, keep) for m in msgs]
+            return [selective(m, KEEP[what]) for m in msgs]
     raise OSError(4, f"netlink {what} dump kept being interrupted (state changing)")
+
+
+def dump_with(ipr: Any, what: str) -> list[dict[str, Any]]:
+    """``links``, ``addresses``, ``routes``, ``neighbours`` or ``fdb`` read over the
+    open pyroute2 socket ``ipr`` (raises OSError if every try was interrupted)."""
+    if what not in KEEP:
+        raise ValueError(what)
+    return _decoded(lambda: _messages(ipr, what), what)
 
 
 def dump_many(kinds: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
@@ -192,21 +198,16 @@ def vxlan_indexes(ipr: Any) -> list[int]:
 def fdb_of(strict: Any, index: int) -> list[dict[str, Any]]:
     """One device's FDB entries: the kernel filters by the header's ifindex on a
     socket opened with ``strict_check=True`` (NETLINK_GET_STRICT_CHK)."""
-    from pyroute2.netlink.exceptions import NetlinkDumpInterrupted
     from pyroute2.netlink.rtnl import RTM_GETNEIGH
     from pyroute2.netlink.rtnl.ndmsg import ndmsg
 
-    for _ in range(DUMP_RETRIES):
+    def fetch() -> list[Any]:
         msg = ndmsg()
         msg["family"] = AF_BRIDGE
         msg["ifindex"] = index
-        try:
-            msgs = _dump_request(strict, msg, RTM_GETNEIGH)
-        except NetlinkDumpInterrupted:
-            continue
-        if not _interrupted(msgs):
-            return [selective(m, KEEP["fdb"]) for m in msgs]
-    raise OSError(4, "netlink fdb dump kept being interrupted (state changing)")
+        return _dump_request(strict, msg, RTM_GETNEIGH)
+
+    return _decoded(fetch, "fdb")
 
 
 def link_tables(ipr: Any = None) -> dict[str, list[dict[str, Any]]]:
