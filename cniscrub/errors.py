@@ -14,8 +14,13 @@ class CleanerError(Exception):
     """Base class of every error cniscrub raises on purpose."""
 
 
+class UsageError(CleanerError):
+    """The command line (or a file it names) cannot be used as given."""
+
+
 class PreflightError(CleanerError):
-    """The node is not in a state where cleaning is safe (agent running, lock held)."""
+    """Refused: the node is not in a state where cleaning is safe (agent running,
+    lock held), or the operator did not confirm."""
 
 
 class InventoryError(CleanerError):

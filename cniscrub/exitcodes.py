@@ -16,8 +16,9 @@ class ExitCode(IntEnum):
 
     OK = 0  # nothing to do, or everything succeeded
     ERROR = 1  # unexpected error
-    CHANGES_PENDING = 2  # plan/verify found Flannel residue
+    CHANGES_PENDING = 2  # plan/verify found the CNI's residue
     PARTIAL = 3  # some actions failed, the others were applied
     USAGE = 4  # bad command line
     STALE_PLAN = 5  # the node changed since the saved plan was made
-    REFUSED = 6  # flanneld is running, or another cniscrub holds the lock
+    REFUSED = 6  # the CNI's agent runs, another cniscrub holds the lock,
+    # or the operator did not confirm

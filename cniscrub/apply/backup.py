@@ -21,8 +21,8 @@ from typing import Any
 from cniscrub.apply.journal import Journal
 from cniscrub.apply.link_state import LinkState
 from cniscrub.errors import BackupError
-from cniscrub.inventory.iptables import Runner
 from cniscrub.node.rootfs import RootFS
+from cniscrub.node.runner import Runner
 from cniscrub.plan.model import Action
 
 PAYLOAD_KINDS = ("file", "ipt_chain", "ipt_rule", "link", "nft_table", "route")

@@ -3,8 +3,10 @@ touching it, run each phase in batches, record every result, continue past failu
 
 Phases run in plan order: netfilter (one transaction per table and backend, then nft
 tables), routes, links (one group delete), files. If an object's backup fails, that
-object is not touched. ``CNISCRUB_DEBUG_KILL_AT=<action id>`` makes the process SIGKILL
-itself just before backing up that action (used to prove re-runs converge).
+object is not touched. Nothing here knows a CNI: every decision (what to delete, which
+directories may be removed) is in the plan. ``CNISCRUB_DEBUG_KILL_AT=<action id>``
+makes the process SIGKILL itself just before backing up that action (used to prove
+re-runs converge).
 
 >>> from cniscrub.plan.model import Action
 >>> [len(g) for g in batches([Action(1, "routes", "route", "k", "t", "r", (), "b")])]
@@ -24,13 +26,15 @@ from cniscrub.apply import files_ops, netfilter, netlink_ops
 from cniscrub.apply.backup import backup
 from cniscrub.apply.journal import Journal
 from cniscrub.apply.link_state import LinkState
+from cniscrub.apply.result import ActionResult, Outcome, Status, from_error
 from cniscrub.errors import BackupError
-from cniscrub.inventory.iptables import Runner
 from cniscrub.node.rootfs import RootFS
+from cniscrub.node.runner import Runner
 from cniscrub.plan.model import Action, Plan
 
 log = logging.getLogger(__name__)
 KILL_ENV = "CNISCRUB_DEBUG_KILL_AT"
+OnResult = Callable[[ActionResult], None]
 
 
 def slim(a: Action) -> dict[str, Any]:
@@ -71,25 +75,27 @@ class Executor:
         link_groups: set[int] | None = None,
     ) -> None:
         self.fs, self.runner, self.journal, self.plan = fs, runner, journal, plan
-        self.results: list[dict[str, Any]] = []
+        self.results: list[ActionResult] = []
         self.kill_at = int(os.environ.get(KILL_ENV, "0") or 0)
-        names = plan.facts.get("network_name", {}).get("values") or ["cbr0"]
-        self.netname = names[0]
         self.links = links or LinkState()  # neighbours/FDB of the links (backup)
         self.link_groups = link_groups or {0}  # link groups in use when planned
+        self._refs: dict[int, str] = {}  # action id -> journal ref of its backup
 
     def run(
         self,
-        on_result: Callable[[dict[str, Any]], None] | None = None,
+        on_result: OnResult | None = None,
         on_start: Callable[[Action], None] | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ActionResult]:
         """Execute every batch; ``on_start`` sees each action just before it runs."""
         ordered = sorted(self.plan.actions, key=lambda a: a.id)
         for group in batches(ordered):
             start = time.monotonic()
             events: list[dict[str, Any]] = []
             ready = [a for a in group if self._backup(a, events, on_result)]
-            self.journal.record_many(events)  # durable BEFORE anything is touched
+            refs = self.journal.record_many(
+                events
+            )  # durable BEFORE anything is touched
+            self._refs.update(zip((a.id for a in ready), refs, strict=True))
             backed_up = time.monotonic()
             if on_start is not None:
                 for a in ready:
@@ -106,10 +112,7 @@ class Executor:
         return self.results
 
     def _backup(
-        self,
-        a: Action,
-        events: list[dict[str, Any]],
-        on_result: Callable[[dict[str, Any]], None] | None,
+        self, a: Action, events: list[dict[str, Any]], on_result: OnResult | None
     ) -> bool:
         if a.id == self.kill_at:
             self.journal.record_many(events)
@@ -117,72 +120,64 @@ class Executor:
         try:
             payload = backup(self.fs, self.runner, self.journal, a, self.links)
         except BackupError as exc:
-            msg = f"backup failed, not touched: {exc}"
-            self._result(a, "failed", msg, 0.0, on_result)
+            res = ActionResult(
+                a.id, a.target, Status.FAILED, f"backup failed, not touched: {exc}"
+            )
+            self._report([res], on_result)
             return False
         events.append({"event": "backup", "action": slim(a), "payload": payload})
         return True
 
-    def _execute(
-        self, group: list[Action], on_result: Callable[[dict[str, Any]], None] | None
-    ) -> None:
+    def _execute(self, group: list[Action], on_result: OnResult | None) -> None:
         start = time.monotonic()
-        errors = self._dispatch(group)
-        took = (time.monotonic() - start) / len(group)
-        events = []
-        for a in group:
-            err = errors.get(a.id)
-            events.append(
-                self._result(
-                    a,
-                    "failed" if err else "applied",
-                    err,
-                    took,
-                    on_result,
-                    record=False,
-                )
+        outcomes = self._dispatch(group)
+        took = round((time.monotonic() - start) / len(group), 6)
+        results = [
+            ActionResult(
+                a.id,
+                a.target,
+                *outcomes[a.id],
+                duration=took,
+                backup_ref=self._refs.get(a.id),
             )
-        self.journal.record_many(events, durable=False)  # results: see record_many
+            for a in group
+        ]
+        self._report(results, on_result)
 
-    def _dispatch(self, group: list[Action]) -> dict[int, str | None]:
+    def _report(self, results: list[ActionResult], on_result: OnResult | None) -> None:
+        """Keep, journal and show ``results``. Results are written but not forced to
+        disk (see :meth:`Journal.record_many`)."""
+        self.results += results
+        events = [{"event": "result", **_event(r)} for r in results]
+        self.journal.record_many(events, durable=False)
+        if on_result:
+            for r in results:
+                on_result(r)
+
+    def _dispatch(self, group: list[Action]) -> dict[int, Outcome]:
         kind = group[0].kind
         if kind in ("ipt_rule", "ipt_chain"):
             key = next(iter(netfilter.group_by_table(group)))
-            err = netfilter.apply_table(self.runner, key, group)
-            return {a.id: err for a in group}
+            outcome = from_error(netfilter.apply_table(self.runner, key, group))
+            return {a.id: outcome for a in group}
         if kind == "nft_table":
-            err = netfilter.delete_nft_tables(self.runner, group)
-            return {a.id: err for a in group}
+            outcome = from_error(netfilter.delete_nft_tables(self.runner, group))
+            return {a.id: outcome for a in group}
         if kind == "route":
             return netlink_ops.delete_routes(group)
         if kind == "link":
             return netlink_ops.delete_links(group, self.link_groups)
+        allowed = self.plan.allowed_dirs
         return {
             a.id: files_ops.remove(
-                self.fs, a.key, a.data["resource"]["data"]["type"], self.netname
+                self.fs, a.key, a.data["resource"]["data"]["type"], allowed
             )
             for a in group
         }
 
-    def _result(
-        self,
-        a: Action,
-        status: str,
-        error: str | None,
-        took: float,
-        on_result: Callable[[dict[str, Any]], None] | None,
-        record: bool = True,
-    ) -> dict[str, Any]:
-        res = {
-            "action": a.id,
-            "target": a.target,
-            "status": status,
-            "error": error,
-            "duration": round(took, 6),
-        }
-        if record:
-            self.journal.record({"event": "result", **res})
-        self.results.append(res)
-        if on_result:
-            on_result(res)
-        return {"event": "result", **res}
+
+def _event(r: ActionResult) -> dict[str, Any]:
+    """A result as the journal keeps it (``cniscrub/apply/v1`` result fields)."""
+    doc = r.to_json()
+    del doc["tag"]
+    return doc

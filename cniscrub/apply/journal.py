@@ -11,7 +11,9 @@ names sort in the order the runs started)::
                      smaller files are kept base64 in their backup event
 
 >>> import tempfile; j = Journal.create(tempfile.mkdtemp(), "abc", {"x": 1})
->>> j.record({"event": "backup", "action": 1}); [e["event"] for e in j.events()]
+>>> j.record({"event": "backup", "action": 1})
+'journal.jsonl:2'
+>>> [e["event"] for e in j.events()]
 ['start', 'backup']
 """
 
@@ -48,6 +50,7 @@ class Journal:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self._lines: int | None = None  # lines in journal.jsonl (None: not counted)
 
     @classmethod
     def create(
@@ -68,6 +71,7 @@ class Journal:
             with open(os.path.join(path, "plan.json"), "w", encoding="utf-8") as fh:
                 fh.write(json.dumps(plan, sort_keys=True, separators=(",", ":")))
             journal = cls(path)
+            journal._lines = 0
             start = {"event": "start", "plan_id": plan_id, "pid": os.getpid()}
             journal.record_many([{**start, "root": os.path.realpath(root)}], False)
         except OSError as exc:
@@ -80,11 +84,14 @@ class Journal:
             raise RestoreError(f"{path} is not a cniscrub journal (no journal.jsonl)")
         return cls(path)
 
-    def record(self, event: dict[str, Any]) -> None:
-        self.record_many([event])
+    def record(self, event: dict[str, Any]) -> str:
+        return self.record_many([event])[0]
 
-    def record_many(self, events: list[dict[str, Any]], durable: bool = True) -> None:
-        """Append events and make them (and any blobs written so far) durable.
+    def record_many(
+        self, events: list[dict[str, Any]], durable: bool = True
+    ) -> list[str]:
+        """Append events and make them (and any blobs written so far) durable; return
+        where each went (``journal.jsonl:<line>``, a result's ``backup_ref``).
         ``durable=False`` (results): written, left to the kernel to flush -- a result
         lost in a crash only makes the re-run find the object gone, while a backup
         must be on disk before its object is touched."""
@@ -92,11 +99,23 @@ class Journal:
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
         fd = os.open(os.path.join(self.path, "journal.jsonl"), flags, 0o600)
         try:
+            first = self._count_lines() + 1
             os.write(fd, data.encode())
             if durable:
                 _syncfs(fd)
         finally:
             os.close(fd)
+        self._lines = first - 1 + len(events)
+        return [f"journal.jsonl:{first + i}" for i in range(len(events))]
+
+    def _count_lines(self) -> int:
+        if self._lines is None:
+            try:
+                with open(os.path.join(self.path, "journal.jsonl"), "rb") as fh:
+                    self._lines = sum(1 for _ in fh)
+            except FileNotFoundError:
+                self._lines = 0
+        return self._lines
 
     def keep_bytes(self, name: str, data: bytes) -> dict[str, str]:
         """Payload keys holding ``data``: ``data_b64`` inline up to INLINE_MAX, else a

@@ -2,12 +2,12 @@
 per table and backend containing only ``-D``/``-F``/``-X`` lines (never a full-table
 rewrite) -- and native nft tables in one ``nft -f`` transaction.
 
->>> jump = "-A POSTROUTING -j FLANNEL-POSTRTG"
->>> print(transaction("nat", [jump], ["FLANNEL-POSTRTG"]))
+>>> jump = "-A POSTROUTING -j EXAMPLE-POSTRTG"
+>>> print(transaction("nat", [jump], ["EXAMPLE-POSTRTG"]))
 *nat
--D POSTROUTING -j FLANNEL-POSTRTG
--F FLANNEL-POSTRTG
--X FLANNEL-POSTRTG
+-D POSTROUTING -j EXAMPLE-POSTRTG
+-F EXAMPLE-POSTRTG
+-X EXAMPLE-POSTRTG
 COMMIT
 <BLANKLINE>
 """
@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from cniscrub.inventory.iptables import Runner, tool
+from cniscrub.inventory.iptables import tool
+from cniscrub.node.runner import Runner
 from cniscrub.plan.model import Action
 
 XTABLES_WAIT = "10"  # seconds to wait for the xtables lock

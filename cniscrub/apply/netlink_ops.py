@@ -17,6 +17,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
+from cniscrub.apply.result import APPLIED, GONE, Outcome, failed
 from cniscrub.plan.model import Action
 
 log = logging.getLogger(__name__)
@@ -45,20 +46,19 @@ def _route_args(d: dict[str, Any]) -> dict[str, Any]:
     return args
 
 
-def delete_routes(actions: Sequence[Action]) -> dict[int, str | None]:
+def delete_routes(actions: Sequence[Action]) -> dict[int, Outcome]:
     from pyroute2.iproute.linux import IPRoute
     from pyroute2.netlink.exceptions import NetlinkError
 
-    out: dict[int, str | None] = {}
+    out: dict[int, Outcome] = {}
     with IPRoute() as ipr:
         for a in actions:
             try:
                 ipr.route("del", **_route_args(a.data["resource"]["data"]))
-                out[a.id] = None
+                out[a.id] = APPLIED
             except NetlinkError as exc:
-                out[a.id] = (
-                    None if exc.code == 3 else f"route del failed: {exc}"
-                )  # ESRCH
+                gone = exc.code == 3  # ESRCH
+                out[a.id] = GONE if gone else failed(f"route del failed: {exc}")
     return out
 
 
@@ -98,7 +98,7 @@ def _to_old_groups(ipr: Any, actions: Sequence[Action]) -> None:
 
 def delete_links(
     actions: Sequence[Action], groups_in_use: set[int]
-) -> dict[int, str | None]:
+) -> dict[int, Outcome]:
     """Delete all links of ``actions`` in one kernel operation: move each (by the
     ifindex the plan saw) into a private link group that no device was in when the
     plan's inventory was taken -- one batch, one ack per link -- then delete that
@@ -112,7 +112,7 @@ def delete_links(
     from pyroute2.iproute.linux import IPRoute
     from pyroute2.netlink.exceptions import NetlinkError
 
-    out: dict[int, str | None] = {}
+    out: dict[int, Outcome] = {}
     want = {a.id: a.data["resource"]["data"]["index"] for a in actions}
     with IPRoute() as ipr:
         group = pick_group(groups_in_use)
@@ -123,18 +123,18 @@ def delete_links(
                 continue
             try:
                 ipr.get_links(want[a.id])
-                out[a.id] = f"cannot move {a.key} into the delete group"
+                out[a.id] = failed(f"cannot move {a.key} into the delete group")
             except NetlinkError as exc:
                 gone = exc.code == 19  # ENODEV: already gone, converged
-                out[a.id] = None if gone else f"{a.key}: {exc}"
+                out[a.id] = GONE if gone else failed(f"{a.key}: {exc}")
         if moved:
             try:  # RTM_DELLINK, ifindex 0 + IFLA_GROUP: the whole group at once
                 ipr.link("del", group=group)
             except (NetlinkError, OSError) as exc:
                 _to_old_groups(ipr, moved)
                 for a in moved:
-                    out[a.id] = f"group delete failed: {exc}"
+                    out[a.id] = failed(f"group delete failed: {exc}")
                 return out
         for a in moved:
-            out[a.id] = None
+            out[a.id] = APPLIED
     return out

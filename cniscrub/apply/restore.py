@@ -13,13 +13,16 @@ as ``not restorable``.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from cniscrub.apply import restore_links
 from cniscrub.apply.journal import Journal
+from cniscrub.apply.result import ActionResult, Status
 from cniscrub.errors import CleanerError
-from cniscrub.inventory.iptables import Runner, parse, tool
+from cniscrub.inventory.iptables import parse, tool
 from cniscrub.node.rootfs import RootFS
+from cniscrub.node.runner import Runner
 
 RANK = {"file": 0, "link": 1, "route": 2, "nft_table": 3, "ipt_chain": 4, "ipt_rule": 5}
 
@@ -95,30 +98,33 @@ def _one(
     return restore_links.link(runner, p)
 
 
-def restore_journal(
-    journal: Journal, fs: RootFS, runner: Runner
-) -> list[dict[str, Any]]:
-    backups = {
-        e["action"]["id"]: e for e in journal.events() if e.get("event") == "backup"
-    }
-    actions = restore_order([e["action"] for e in backups.values()])
+def _restore_one(
+    journal: Journal, fs: RootFS, runner: Runner, event: dict[str, Any], ref: str
+) -> ActionResult:
+    a, start = event["action"], time.monotonic()
+    try:
+        status, note = _one(journal, fs, runner, a, event["payload"])
+    except (CleanerError, OSError, ValueError, KeyError) as exc:
+        status, note = "failed", str(exc).splitlines()[0][:300]
+    except Exception as exc:  # netlink errors: report, continue with the rest
+        status, note = "failed", f"{type(exc).__name__}: {exc}"[:300]
+    took = round(time.monotonic() - start, 6)
+    return ActionResult(
+        a["id"], a["target"], Status(status), note, took, ref, tag="restore"
+    )
+
+
+def restore_journal(journal: Journal, fs: RootFS, runner: Runner) -> list[ActionResult]:
+    """Put back every backed-up object, in :func:`restore_order`; each result is
+    appended to the journal as a ``restore`` event."""
+    backups: dict[int, tuple[dict[str, Any], str]] = {}
+    for line, e in enumerate(journal.events(), 1):
+        if e.get("event") == "backup":
+            backups[e["action"]["id"]] = (e, f"journal.jsonl:{line}")
+    actions = restore_order([e["action"] for e, _ in backups.values()])
     results = []
     for a in actions:
-        payload = backups[a["id"]]["payload"]
-        try:
-            status, note = _one(journal, fs, runner, a, payload)
-        except (CleanerError, OSError, ValueError, KeyError) as exc:
-            status, note = "failed", str(exc).splitlines()[0][:300]
-        except Exception as exc:  # netlink errors: report, continue with the rest
-            status, note = "failed", f"{type(exc).__name__}: {exc}"[:300]
-        results.append(
-            {
-                "tag": "restore",
-                "action": a["id"],
-                "target": a["target"],
-                "status": status,
-                "error": note,
-            }
-        )
-        journal.record({"event": "restore", **results[-1]})
+        result = _restore_one(journal, fs, runner, *backups[a["id"]])
+        results.append(result)
+        journal.record({"event": "restore", **result.to_json()})
     return results

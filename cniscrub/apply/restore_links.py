@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from cniscrub.inventory.iptables import Runner
+from cniscrub.node.runner import Runner
 
 VXLAN_ARGS = {
     "id": "vxlan_id",

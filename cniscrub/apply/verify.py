@@ -11,7 +11,7 @@ as remaining (never reported clean without proof). ``cniscrub verify`` stays the
 check (it also finds residue the plan did not know about).
 
 >>> from cniscrub.plan.model import Action
->>> a = Action(1, "files", "file", "/run/flannel/subnet.env", "file x", "r", (), "b")
+>>> a = Action(1, "files", "file", "/run/example/subnet.env", "file x", "r", (), "b")
 >>> {k: [x.id for x in v] for k, v in group_kinds([a]).items()}
 {'file': [1]}
 """
@@ -22,9 +22,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from cniscrub.inventory import iptables, nftables, routes
-from cniscrub.inventory.iptables import Runner
 from cniscrub.node import netlink
 from cniscrub.node.rootfs import RootFS
+from cniscrub.node.runner import Runner
 from cniscrub.plan.model import Action
 
 

@@ -1,78 +1,78 @@
-"""The four subcommands: build the context, call the library, render, return a code.
+"""The read-only subcommands and restore: phases over a :class:`RunContext`, then one
+rendering (apply, with its journal and execution, is :mod:`cniscrub.cli.apply_cmd`).
 
-Library code never prints; this module writes tagged human lines or one JSON document.
+Library code never prints; these functions write tagged human lines or one JSON
+document through :class:`~cniscrub.cli.output.Output`.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import logging
 import os
-import sys
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from cniscrub.apply.journal import DEFAULT_JOURNAL_DIR, Journal
-from cniscrub.apply.lock import CleanerLock, LockHeldError
-from cniscrub.cli.render import action_line, plan_lines, result_lines
-from cniscrub.errors import CleanerError, PlanError, StalePlanError
+from cniscrub import footprints
+from cniscrub.cli.context import RunContext
+from cniscrub.cli.output import Output
+from cniscrub.cli.phases import Phase, run_phases
+from cniscrub.cli.planning import make_plan, save_plan, take_inventory
+from cniscrub.cli.render import plan_lines, result_lines
+from cniscrub.errors import PreflightError, RestoreError, UsageError
 from cniscrub.exitcodes import ExitCode
-from cniscrub.inventory import collect_inventory
 from cniscrub.inventory.model import Inventory
-from cniscrub.node.local import LocalRunner
-from cniscrub.node.rootfs import RootFS
 from cniscrub.plan.model import Plan
-from cniscrub.plan.planner import Policy, build_plan
 
 if TYPE_CHECKING:
-    from cniscrub.apply.link_state import LinkState
-
-log = logging.getLogger(__name__)
-
-
-def _out(args: argparse.Namespace, doc: dict[str, Any], lines: list[str]) -> None:
-    if args.json:
-        # no indent: json's C encoder (the pure-Python indenting one is ~5x slower)
-        sys.stdout.write(json.dumps(doc, sort_keys=True, default=str) + "\n")
-    else:
-        sys.stdout.write("".join(line + "\n" for line in lines))
+    from cniscrub.apply.journal import Journal
+    from cniscrub.apply.result import ActionResult
 
 
-def _err(msg: str) -> None:
-    sys.stderr.write(f"cniscrub: {msg}\n")
+@dataclass
+class ReadRun:
+    """State of ``plan``/``verify``: filled in phase by phase."""
+
+    ctx: RunContext
+    inv: Inventory | None = None
+    plan: Plan | None = None
 
 
-def _inventory_and_plan(args: argparse.Namespace, cni: str) -> tuple[Inventory, Plan]:
-    """Inventory + plan for a command's arguments (``args.prefetch``: the rule
-    collection the CLI already started)."""
-    from cniscrub.footprints import RULE_FILTERS
-
-    pending = getattr(args, "prefetch", None)
-    fs, rule_filter = RootFS(args.root), RULE_FILTERS.get(cni)
-    inv = collect_inventory(fs, LocalRunner(), rule_filter, pending)
-    force = getattr(args, "force", False)
-    return inv, build_plan(inv, Policy(cni=cni, force=force))
+def _inventory(run: ReadRun) -> None:
+    run.inv = take_inventory(run.ctx)
 
 
-def make_plan(args: argparse.Namespace, cni: str) -> Plan:
-    """:func:`_inventory_and_plan` without the inventory."""
-    return _inventory_and_plan(args, cni)[1]
+def _plan(run: ReadRun) -> None:
+    assert run.inv is not None
+    run.plan = make_plan(run.ctx, run.inv)
 
 
-def cmd_plan(args: argparse.Namespace) -> ExitCode:
-    plan = make_plan(args, args.cni)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as fh:
-            json.dump(
-                {**plan.to_json(), "root": args.root}, fh, indent=1, sort_keys=True
-            )
+def _save(run: ReadRun) -> None:
+    if run.ctx.out and run.plan is not None:
+        save_plan(run.ctx, run.plan, run.ctx.out)
+
+
+READ_PHASES: list[Phase[ReadRun]] = [
+    Phase("inventory", _inventory),
+    Phase("plan", _plan),
+]
+
+
+def _planned(ctx: RunContext, extra: list[Phase[ReadRun]]) -> Plan:
+    run = ReadRun(ctx)
+    run_phases([*READ_PHASES, *extra], run)
+    assert run.plan is not None
+    return run.plan
+
+
+def cmd_plan(ctx: RunContext) -> ExitCode:
+    plan = _planned(ctx, [Phase("save", _save)])
     code = ExitCode.OK if plan.empty else ExitCode.CHANGES_PENDING
-    _out(args, {**plan.to_json(), "exit_code": int(code)}, list(plan_lines(plan)))
+    doc = {**plan.to_json(), "exit_code": int(code)}
+    Output(ctx.json).document(doc, plan_lines(plan))
     return code
 
 
-def cmd_verify(args: argparse.Namespace) -> ExitCode:
-    plan = make_plan(args, args.cni)
+def cmd_verify(ctx: RunContext) -> ExitCode:
+    plan = _planned(ctx, [])
     code = ExitCode.OK if plan.empty else ExitCode.CHANGES_PENDING
     doc = {
         "schema": "cniscrub/verify/v1",
@@ -82,198 +82,71 @@ def cmd_verify(args: argparse.Namespace) -> ExitCode:
         "warnings": list(plan.warnings),
         "exit_code": int(code),
     }
-    lines = list(plan_lines(plan, "verify"))
-    lines.append(
-        "[verify] ✓ clean" if plan.empty else "[verify] ✗ Flannel residue remains"
+    title = footprints.get(plan.cni).title
+    verdict = (
+        "[verify] ✓ clean" if plan.empty else f"[verify] ✗ {title} residue remains"
     )
-    _out(args, doc, lines)
+    Output(ctx.json).document(doc, [*plan_lines(plan, "verify"), verdict])
     return code
 
 
-def _load_plan(args: argparse.Namespace) -> Plan:
-    """The saved plan; its ``root`` becomes the default for ``--root``."""
-    path = args.plan_file
+@dataclass
+class RestoreRun:
+    """State of ``restore``."""
+
+    ctx: RunContext
+    journal: Journal | None = None
+    root: str = "/"  # where files go back: --root, else the journal's
+    results: list[ActionResult] = field(default_factory=list)
+
+
+def _restore_preflight(run: RestoreRun) -> None:
+    if not run.ctx.yes:
+        raise PreflightError("restore changes the node; pass --yes")
+
+
+def _open_journal(run: RestoreRun) -> None:
+    from cniscrub.apply.journal import Journal
+
+    assert run.ctx.journal is not None
     try:
-        with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
-        if args.root is None:
-            args.root = doc.get("root") or "/"
-        return Plan.from_json(doc)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise PlanError(f"cannot read plan {path}: {exc}") from exc
+        run.journal = Journal.open(run.ctx.journal)
+    except RestoreError as exc:
+        raise UsageError(str(exc)) from exc
+    root = run.ctx.root or run.journal.root() or "/"
+    if not os.path.isdir(root):
+        raise UsageError(f"the journal's root {root} is not a directory; give --root")
+    run.root = root
+    Output(run.ctx.json).lines([f"[restore] root: {root}"])
 
 
-def _confirm(args: argparse.Namespace, plan: Plan) -> bool:
-    if args.yes:
-        return True
-    if not sys.stdin.isatty():
-        _err("refusing to apply without --yes when stdin is not a TTY")
-        return False
-    sys.stdout.write("".join(line + "\n" for line in plan_lines(plan)))
-    sys.stdout.write("Apply this plan? [y/N] ")
-    sys.stdout.flush()
-    return sys.stdin.readline().strip().lower() in ("y", "yes")
-
-
-def _apply_doc(
-    plan: Plan,
-    journal: str | None,
-    results: list[dict[str, Any]],
-    verify: dict[str, Any] | None,
-    code: ExitCode,
-) -> dict[str, Any]:
-    return {
-        "schema": "cniscrub/apply/v1",
-        "plan": plan.to_json(),
-        "journal": journal,
-        "results": results,
-        "verify": verify,
-        "exit_code": int(code),
-    }
-
-
-def _checked_plan(
-    args: argparse.Namespace, saved: Plan | None, cni: str
-) -> tuple[Inventory, Plan]:
-    """A fresh plan (with its inventory); a saved one must still match the node
-    (else StalePlanError)."""
-    inv, plan = _inventory_and_plan(args, cni)
-    if saved and saved.fingerprint != plan.fingerprint:
-        raise StalePlanError(
-            f"plan {saved.plan_id} is stale: the node changed (now "
-            f"{plan.plan_id}); run `cniscrub plan` again"
-        )
-    return inv, plan
-
-
-def _report_apply(
-    args: argparse.Namespace,
-    plan: Plan,
-    journal: str,
-    results: list[dict[str, Any]],
-) -> ExitCode:
-    """Exit 3 when an action failed or an acted-on object is still on the node."""
-    from cniscrub.apply.verify import verify_acted
-
-    failed = [r for r in results if r["status"] == "failed"]
-    lines = [f"[apply] journal: {journal}"]
-    verify = None
-    if not args.no_verify:
-        verify = verify_acted(RootFS(args.root), LocalRunner(), plan.actions)
-        if verify["clean"]:
-            lines.append(
-                f"[verify] ✓ clean ({verify['checked']} acted-on objects gone)"
-            )
-        else:
-            lines.append(f"[verify] ✗ {verify['remaining']} left:")
-            lines += [f"[verify]   {target}" for target in verify["left"]]
-    bad = failed or (verify is not None and not verify["clean"])
-    code = ExitCode.PARTIAL if bad else ExitCode.OK
-    lines.append(f"[apply] {len(results) - len(failed)} applied, {len(failed)} failed")
-    _out(args, _apply_doc(plan, journal, results, verify, code), lines)
-    return code
-
-
-def cmd_apply(args: argparse.Namespace) -> ExitCode:
-    from cniscrub.apply.link_state import LinkState
-
-    saved = _load_plan(args) if args.plan_file else None
-    cni = saved.cni if saved else args.cni
-    links = LinkState(getattr(args, "netlink_child", None))
-    with getattr(args, "lock", None) or CleanerLock(args.lock_file):
-        return _apply_locked(args, saved, cni, links)
-
-
-def _apply_locked(
-    args: argparse.Namespace, saved: Plan | None, cni: str, links: LinkState
-) -> ExitCode:
-    """Plan, refuse or confirm, journal, execute, verify: all under the lock."""
-    from cniscrub.apply.executor import Executor
-
-    inv, plan = _checked_plan(args, saved, cni)
-    if plan.blockers and not args.force:
-        _err("refused: " + "; ".join(plan.blockers) + " (use --force to override)")
-        return ExitCode.REFUSED
-    if plan.empty:
-        done = f"[apply] plan {plan.plan_id}: nothing to do"
-        _out(args, _apply_doc(plan, None, [], None, ExitCode.OK), [done])
-        return ExitCode.OK
-    if not _confirm(args, plan):
-        return ExitCode.REFUSED
-    base = args.journal_dir or os.path.join(
-        os.path.realpath(args.root), DEFAULT_JOURNAL_DIR.lstrip("/")
-    )
-    journal = Journal.create(base, plan.plan_id, plan.to_json(), args.root)
-    groups = {int(r.data.get("group") or 0) for r in inv.of("link")}
-    executor = Executor(RootFS(args.root), LocalRunner(), journal, plan, links, groups)
-    if args.json:
-        results = executor.run()
-    else:
-        results = executor.run(
-            lambda r: _out(args, {}, list(result_lines([r]))),
-            lambda a: _out(args, {}, [action_line("apply", a)]),
-        )
-    return _report_apply(args, plan, journal.path, results)
-
-
-def cmd_restore(args: argparse.Namespace) -> ExitCode:
+def _replay(run: RestoreRun) -> None:
+    from cniscrub.apply.lock import CleanerLock
     from cniscrub.apply.restore import restore_journal
+    from cniscrub.node.rootfs import RootFS
+    from cniscrub.node.runner import LocalRunner
 
-    if not args.yes:
-        _err("restore changes the node; pass --yes")
-        return ExitCode.REFUSED
-    journal = Journal.open(args.journal)
-    if args.root is None:  # where the apply run worked, not this process' /
-        args.root = journal.root() or "/"
-        if not os.path.isdir(args.root):
-            _err(f"the journal's root {args.root} is not a directory; give --root")
-            return ExitCode.USAGE
-    if not args.json:
-        _out(args, {}, [f"[restore] root: {args.root}"])
-    with CleanerLock(args.lock_file):
-        results = restore_journal(journal, RootFS(args.root), LocalRunner())
-    failed = [r for r in results if r["status"] in ("failed", "not restorable")]
-    code = ExitCode.PARTIAL if failed else ExitCode.OK
+    assert run.journal is not None
+    with CleanerLock(run.ctx.lock_file):
+        run.results = restore_journal(run.journal, RootFS(run.root), LocalRunner())
+
+
+RESTORE_PHASES: list[Phase[RestoreRun]] = [
+    Phase("preflight", _restore_preflight),
+    Phase("journal", _open_journal),
+    Phase("restore", _replay),
+]
+
+
+def cmd_restore(ctx: RunContext) -> ExitCode:
+    run = RestoreRun(ctx)
+    run_phases(RESTORE_PHASES, run)
+    code = ExitCode.OK if all(r.ok for r in run.results) else ExitCode.PARTIAL
     doc = {
         "schema": "cniscrub/restore/v1",
-        "journal": journal.path,
-        "results": results,
+        "journal": ctx.journal,
+        "results": [r.to_json() for r in run.results],
         "exit_code": int(code),
     }
-    _out(args, doc, list(result_lines(results)))
+    Output(ctx.json).document(doc, result_lines(run.results))
     return code
-
-
-COMMANDS = {
-    "plan": cmd_plan,
-    "verify": cmd_verify,
-    "apply": cmd_apply,
-    "restore": cmd_restore,
-}
-
-
-def run(args: argparse.Namespace) -> ExitCode:
-    defaulted = args.command == "restore" or getattr(args, "plan_file", None)
-    if not defaulted and args.root is None:  # restore/apply PLAN: from the file
-        args.root = "/"
-    if args.root is not None and not os.path.isdir(args.root):
-        _err(f"--root {args.root} is not a directory")
-        return ExitCode.USAGE
-    try:
-        return COMMANDS[args.command](args)
-    except PlanError as exc:
-        _err(str(exc))
-        return ExitCode.USAGE
-    except LockHeldError as exc:
-        _err(str(exc))
-        return ExitCode.REFUSED
-    except StalePlanError as exc:
-        _err(str(exc))
-        return ExitCode.STALE_PLAN
-    except CleanerError as exc:
-        _err(f"error: {exc}")
-        return ExitCode.ERROR
-    except Exception as exc:  # last resort: a message and exit 1, never a bare crash
-        log.exception("unexpected error")
-        _err(f"unexpected error: {type(exc).__name__}: {exc} (run with -v for details)")
-        return ExitCode.ERROR

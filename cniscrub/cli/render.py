@@ -10,9 +10,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from cniscrub.plan.model import Action, Plan
+
+if TYPE_CHECKING:
+    from cniscrub.apply.result import ActionResult
 
 VERBS = {"plan": "Would delete", "apply": "Deleting", "verify": "Residue:"}
 
@@ -49,10 +52,8 @@ def plan_lines(plan: Plan, tag: str = "plan") -> Iterable[str]:
     yield f"[{tag}] plan {plan.plan_id}: {summary}"
 
 
-def result_lines(results: list[dict[str, Any]]) -> Iterable[str]:
+def result_lines(results: Iterable[ActionResult]) -> Iterable[str]:
     for r in results:
-        mark = "✓" if r["status"] in ("applied", "restored", "noop") else "✗"
-        msg = f" — {r['error']}" if r.get("error") else ""
-        yield _safe(
-            f"[{r.get('tag', 'apply')}] {mark} {r['status']}: {r['target']}{msg}"
-        )
+        mark = "✓" if r.ok else "✗"
+        msg = f" — {r.reason}" if r.reason else ""
+        yield _safe(f"[{r.tag}] {mark} {r.status}: {r.target}{msg}")

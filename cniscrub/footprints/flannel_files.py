@@ -19,11 +19,20 @@ False
 from __future__ import annotations
 
 from cniscrub.footprints.model import Claim, Footprint, LeftAlone
+from cniscrub.inventory.files import FilePlace
 from cniscrub.inventory.model import Inventory, Resource
 
 CONF = "/etc/cni/net.d/10-flannel.conflist"
 TMP_PREFIX = "/etc/cni/net.d/.10-flannel.conflist.tmp"
 BINARY = "/opt/cni/bin/flannel"
+# what the inventory reads for Flannel besides the shared CNI places (confs, IPAM,
+# result caches): subnet.env and wgkey (§2.2), the plugin's scratch files (§3.3),
+# the plugin binary (§1.3)
+PLACES = (
+    FilePlace("/run/flannel", read=True),
+    FilePlace("/var/lib/cni/flannel"),
+    FilePlace(BINARY, children=False),
+)
 
 
 def dirs_for(netname: str) -> tuple[str, ...]:
@@ -66,6 +75,7 @@ def _left(fp: Footprint, r: Resource, why: str) -> None:
 
 def match_files(fp: Footprint, inv: Inventory) -> None:
     netname = fp.fact("network_name").values[0]
+    fp.allowed_dirs = list(dirs_for(netname))
     blocked: set[str] = set()
     dirs = []
     for r in inv.of("file"):

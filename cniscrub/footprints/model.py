@@ -37,10 +37,12 @@ class Fact:
 
 @dataclass
 class Claim:
-    """A resource the footprint owns, why, and the objects that go with it."""
+    """A resource the footprint owns: the label naming it for people (``target``,
+    e.g. ``chain FLANNEL-FWD (filter, nft backend, IPv4)``), the evidence that it is
+    the CNI's, and the objects that go with it."""
 
     resource: Resource
-    reason: str
+    target: str
     evidence: list[str]
     covers: list[Resource] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # more data for the backup
@@ -65,6 +67,8 @@ class Footprint:
     attached_pods: list[dict[str, Any]] = field(default_factory=list)
     blockers: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # the only directories apply may remove (rmdir, never recursive), as decided here
+    allowed_dirs: list[str] = field(default_factory=list)
 
     def fact(self, name: str) -> Fact:
         return self.facts.setdefault(name, Fact(name))

@@ -1,6 +1,9 @@
-"""Read-only inventory of a node: one module per kind of state, each ``collect`` + pure
-``parse``. :func:`collect_inventory` runs them all and returns an :class:`Inventory`.
+"""Read-only inventory of a node: one module per kind of state, each a pure ``parse``
+(and, where the state is not read over netlink, a ``collect``).
+:func:`collect_inventory` runs them all and returns an :class:`Inventory`.
 
+What is read is CNI-neutral, narrowed or widened by a :class:`Scope` that a footprint
+gives: the file places of that CNI and a cheap pre-filter of iptables rule lines.
 The registry :data:`PARSERS` maps a kind name to its pure parser; golden tests under
 ``tests/fixtures/cniscrub/inventory/<kind>/`` exercise exactly these functions.
 """
@@ -10,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from cniscrub.errors import InventoryError
@@ -24,10 +28,12 @@ from cniscrub.inventory import (
     processes,
     routes,
 )
-from cniscrub.inventory.iptables import RuleFilter, Runner
+from cniscrub.inventory.files import FilePlace
+from cniscrub.inventory.iptables import RuleFilter
 from cniscrub.inventory.model import Inventory, Resource
 from cniscrub.node import netlink
 from cniscrub.node.rootfs import RootFS
+from cniscrub.node.runner import Runner
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +51,25 @@ PARSERS: dict[str, Callable[..., list[Resource]]] = {
 }
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What one footprint adds to the CNI-neutral inventory: the file places it owns
+    (read next to the shared CNI places) and a pre-filter of iptables rule lines
+    (see :func:`cniscrub.inventory.iptables.parse`; never decides ownership)."""
+
+    file_places: tuple[FilePlace, ...] = ()
+    rule_filter: RuleFilter | None = None
+
+
+@dataclass
+class RawState:
+    """What the collectors returned, before parsing: raw data per kind (the keys of
+    :data:`PARSERS`) and notes about what could not be read."""
+
+    raw: dict[str, Any]
+    notes: list[str]
+
+
 # Neighbours and FDB entries decide nothing about ownership: they only go away with
 # their device, so `plan` does not read them (a vxlan device holds one of each per
 # peer); `apply` reads those of the devices it deletes (cniscrub.apply.link_state).
@@ -59,10 +84,10 @@ def _netlink_state(fs: RootFS) -> dict[str, Any]:
     return out
 
 
-def _collect_rest(fs: RootFS, runner: Runner) -> tuple[dict[str, Any], list[str]]:
-    """Every kind but iptables; notes as (files notes, nftables notes). The netlink
-    reads (pyroute2 import + decoding) run in a thread while files, nft and /proc are
-    read here: the thread inherits this thread's network namespace."""
+def _collect_rest(fs: RootFS, runner: Runner, scope: Scope) -> RawState:
+    """Every kind but iptables. The netlink reads (pyroute2 import + decoding) run in
+    a thread while files, nft and /proc are read here: the thread inherits this
+    thread's network namespace."""
     box: dict[str, Any] = {}
 
     def work() -> None:
@@ -73,11 +98,12 @@ def _collect_rest(fs: RootFS, runner: Runner) -> tuple[dict[str, Any], list[str]
 
     reader = threading.Thread(target=work, name="cniscrub-netlink", daemon=True)
     reader.start()
-    raw: dict[str, Any] = {}
+    state = RawState({}, [])
     try:
-        raw["files"], n1 = files.collect(fs)
-        raw["nftables"], n3 = nftables.collect(runner)
-        raw["processes"] = processes.collect()
+        state.raw["files"], file_notes = files.collect(fs, scope.file_places)
+        state.raw["nftables"], nft_notes = nftables.collect(runner)
+        state.raw["processes"] = processes.collect()
+        state.notes += file_notes + nft_notes
     finally:
         reader.join()
     if "exc" in box:
@@ -85,25 +111,27 @@ def _collect_rest(fs: RootFS, runner: Runner) -> tuple[dict[str, Any], list[str]
         if isinstance(exc, OSError):
             raise InventoryError(f"cannot read netlink state: {exc}") from exc
         raise exc
-    raw.update(box["ok"])
-    raw["_notes"] = (n1, n3)
-    return raw, n1 + n3
+    state.raw.update(box["ok"])
+    return state
 
 
 def collect_raw(
-    fs: RootFS, runner: Runner, pending: iptables.Pending | None = None
-) -> tuple[dict[str, Any], list[str]]:
-    """Everything each module's ``collect`` returns, before parsing. The ``*-save``
-    processes run in a thread (``pending``, or started here) while nft, files,
-    netlink and /proc are read."""
+    fs: RootFS,
+    runner: Runner,
+    scope: Scope = Scope(),
+    pending: iptables.Pending | None = None,
+) -> RawState:
+    """Everything the collectors return, before parsing. The ``*-save`` processes run
+    in a thread (``pending``, or started here) while nft, files, netlink and /proc
+    are read."""
     rules = pending or iptables.Pending(runner)
     try:
-        raw, _ = _collect_rest(fs, runner)
+        state = _collect_rest(fs, runner, scope)
     finally:
-        ipt, n2 = rules.result()
-    n1, n3 = raw.pop("_notes")
-    raw["iptables"] = ipt
-    return raw, n1 + n2 + n3
+        ipt, rule_notes = rules.result()
+    state.raw["iptables"] = ipt
+    state.notes += rule_notes
+    return state
 
 
 def parse_raw(
@@ -123,19 +151,18 @@ def parse_raw(
 def collect_inventory(
     fs: RootFS,
     runner: Runner,
-    rule_filter: RuleFilter | None = None,
+    scope: Scope = Scope(),
     pending: iptables.Pending | None = None,
 ) -> Inventory:
     """:func:`collect_raw` + :func:`parse_raw`, except that everything but the rules
     is parsed while the ``*-save`` processes are still running."""
     rules = pending or iptables.Pending(runner)
     try:
-        raw, _ = _collect_rest(fs, runner)
-        n1, n3 = raw.pop("_notes")
-        inv = parse_raw(raw, [], rule_filter)
+        state = _collect_rest(fs, runner, scope)
+        inv = parse_raw(state.raw, [], scope.rule_filter)
     finally:
-        ipt, n2 = rules.result()
-    inv.notes = n1 + n2 + n3
-    inv.add(iptables.parse_all(ipt, rule_filter))
+        ipt, rule_notes = rules.result()
+    inv.notes = state.notes + rule_notes
+    inv.add(iptables.parse_all(ipt, scope.rule_filter))
     log.debug("inventory: %s", {k: len(v) for k, v in inv.resources.items()})
     return inv

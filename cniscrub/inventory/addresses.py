@@ -11,11 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from cniscrub.inventory.model import Resource
-from cniscrub.node import netlink
-
-
-def collect() -> list[dict[str, Any]]:
-    return netlink.dump("addresses")
 
 
 def parse(raw: list[dict[str, Any]]) -> list[Resource]:

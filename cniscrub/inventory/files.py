@@ -1,14 +1,16 @@
-"""Inventory of CNI files: confs, the flannel binary, /run/flannel, /var/lib/cni state.
+"""Inventory of CNI files: confs, result caches, IPAM state, and the places a footprint
+names (its binary, its runtime and state directories).
 
-``collect`` walks a fixed list of directories under ``--root`` (never following a
-symlink) and returns plain entries; ``parse`` turns them into ``file`` resources and
-decodes what the footprint needs (conflist JSON, subnet.env keys) without ever
+``collect`` walks the shared CNI places (:data:`SHARED_PLACES`, every IPAM network
+directory under :data:`NETWORKS_DIR`) and the footprint's own :class:`FilePlace` list
+under ``--root`` (never following a symlink) and returns plain entries; ``parse`` turns
+them into ``file`` resources and decodes conf JSON and ``*.env`` keys without ever
 raising on bad input -- a malformed file carries ``parse_error`` instead.
 
->>> parse([{"path": "/run/flannel/subnet.env", "type": "file", "mode": 420,
-...         "uid": 0, "gid": 0, "size": 29, "text": "FLANNEL_NETWORK=10.244.0.0/16\\n"}]
+>>> parse([{"path": "/run/example/subnet.env", "type": "file", "mode": 420,
+...         "uid": 0, "gid": 0, "size": 29, "text": "EXAMPLE_NETWORK=10.244.0.0/16\\n"}]
 ...       )[0].data["env"]
-{'FLANNEL_NETWORK': '10.244.0.0/16'}
+{'EXAMPLE_NETWORK': '10.244.0.0/16'}
 """
 
 from __future__ import annotations
@@ -16,22 +18,33 @@ from __future__ import annotations
 import hashlib
 import json
 import stat
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from cniscrub.errors import InventoryError
 from cniscrub.inventory.model import Resource
 from cniscrub.node.rootfs import MAX_READ, RootFS
 
-# directories listed one level deep; (dir, read contents of files whose name matches)
-SCAN_DIRS: tuple[tuple[str, bool], ...] = (
-    ("/etc/cni/net.d", True),
-    ("/run/flannel", True),
-    ("/var/lib/cni/flannel", False),
-    ("/var/lib/cni/results", True),
-    ("/var/lib/cni/cache/results", True),
+
+@dataclass(frozen=True)
+class FilePlace:
+    """A path the file inventory reads: the entry itself and, when ``children``, the
+    entries of that directory one level deep; ``read``: read and decode the contents
+    of regular files there (confs, env files) -- otherwise only their metadata."""
+
+    path: str
+    read: bool = False
+    children: bool = True
+
+
+# what every CNI shares: libcni's confs and result caches (host-local IPAM below)
+SHARED_PLACES: tuple[FilePlace, ...] = (
+    FilePlace("/etc/cni/net.d", read=True),
+    FilePlace("/var/lib/cni/results", read=True),
+    FilePlace("/var/lib/cni/cache/results", read=True),
 )
-SINGLE_FILES = ("/opt/cni/bin/flannel",)
-NETWORKS_DIR = "/var/lib/cni/networks"
+NETWORKS_DIR = "/var/lib/cni/networks"  # host-local IPAM: one directory per network
 MAX_ENTRIES = 100_000
 
 
@@ -82,34 +95,38 @@ def _scan(fs: RootFS, directory: str, want_text: bool) -> list[dict[str, Any]]:
     return out
 
 
-def collect(fs: RootFS) -> tuple[list[dict[str, Any]], list[str]]:
-    """Entries of every scanned path, and notes about paths that were refused."""
+def _scan_place(fs: RootFS, place: FilePlace) -> list[dict[str, Any]]:
+    if not place.children:
+        entry = _entry(fs, place.path, place.read)
+        return [entry] if entry is not None else []
+    return _scan(fs, place.path, place.read)
+
+
+def collect(
+    fs: RootFS, places: Sequence[FilePlace] = ()
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Entries of the shared places and ``places``, and notes about paths that were
+    refused or could not be read."""
     entries: list[dict[str, Any]] = []
     notes: list[str] = []
-    dirs = [*SCAN_DIRS, (NETWORKS_DIR, False)]
+    todo = [*SHARED_PLACES, FilePlace(NETWORKS_DIR)]
     try:
-        dirs += [(f"{NETWORKS_DIR}/{n}", True) for n in fs.listdir(NETWORKS_DIR)]
-    except InventoryError as exc:
-        notes.append(str(exc))
-    for directory, want_text in dirs:
+        todo += [
+            FilePlace(f"{NETWORKS_DIR}/{n}", True) for n in fs.listdir(NETWORKS_DIR)
+        ]
+    except (InventoryError, OSError) as exc:
+        notes.append(f"{NETWORKS_DIR}: not inspected: {exc}")
+    for place in [*todo, *places]:
         try:
-            entries += _scan(fs, directory, want_text)
+            entries += _scan_place(fs, place)
         except (InventoryError, OSError) as exc:
-            notes.append(f"{directory}: not inspected: {exc}")
-    for path in SINGLE_FILES:
-        try:
-            entry = _entry(fs, path, False)
-        except (InventoryError, OSError) as exc:
-            notes.append(f"{path}: not inspected: {exc}")
-            continue
-        if entry is not None:
-            entries.append(entry)
+            notes.append(f"{place.path}: not inspected: {exc}")
     unique = {e["path"]: e for e in entries}
     return list(unique.values()), notes
 
 
 def parse_env(text: str) -> dict[str, str]:
-    """``KEY=value`` lines of subnet.env; raises ValueError on anything else."""
+    """``KEY=value`` lines of an env file; raises ValueError on anything else."""
     env: dict[str, str] = {}
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.startswith("#"):
@@ -135,7 +152,7 @@ def _decode(entry: dict[str, Any]) -> dict[str, Any]:
                 data["conf"] = json.loads(text)
             else:
                 data["text"] = text[:200]
-        elif name == "subnet.env":
+        elif name.endswith(".env"):
             data["env"] = parse_env(text)
     except ValueError as exc:
         data["parse_error"] = f"{path}: {exc}"

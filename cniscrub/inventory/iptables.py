@@ -16,20 +16,14 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from cniscrub.inventory.model import Resource
-from cniscrub.node.command import CommandResult
+from cniscrub.node.runner import Runner
 
 BACKENDS = ("nft", "legacy")
 FAMILIES = (4, 6)
 MARKER = {"nft": "nf_tables", "legacy": "legacy"}
-
-
-class Runner(Protocol):
-    def run(self, argv: list[str], *, stdin: bytes | None = None) -> CommandResult: ...
-
-    def which(self, name: str) -> str | None: ...
 
 
 def tool(runner: Runner, backend: str, family: int, verb: str) -> str | None:

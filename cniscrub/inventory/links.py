@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 from cniscrub.inventory.model import Resource
-from cniscrub.node import netlink
 
 IFF_UP = 0x1
 
@@ -35,10 +34,6 @@ TUNNEL_KEYS = {
     "IFLA_IPTUN_TTL": "ttl",
     "IFLA_IPTUN_LINK": "link",
 }
-
-
-def collect() -> list[dict[str, Any]]:
-    return netlink.dump("links")
 
 
 def _pick(data: dict[str, Any], keys: dict[str, str]) -> dict[str, Any]:

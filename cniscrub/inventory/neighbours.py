@@ -14,18 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from cniscrub.inventory.model import Resource
-from cniscrub.node import netlink
 
 NUD_PERMANENT = 0x80
 NTF_SELF = 0x02
-
-
-def collect() -> list[dict[str, Any]]:
-    return netlink.dump("neighbours")
-
-
-def collect_fdb() -> list[dict[str, Any]]:
-    return netlink.dump("fdb")
 
 
 def parse(raw: list[dict[str, Any]]) -> list[Resource]:

@@ -15,8 +15,8 @@ import json
 from typing import Any
 
 from cniscrub.errors import InventoryError
-from cniscrub.inventory.iptables import Runner
 from cniscrub.inventory.model import Resource
+from cniscrub.node.runner import Runner
 
 ARGV = ["nft", "-j", "list", "tables"]
 # tables iptables-nft maintains; their rules are read through iptables-nft-save

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from cniscrub.inventory.model import Resource
-from cniscrub.node import netlink
 
 RTN_TYPES = {
     1: "unicast",
@@ -24,10 +23,6 @@ RTN_TYPES = {
 }
 RTNH_F_ONLINK = 4
 PROTO_KERNEL = 2
-
-
-def collect() -> list[dict[str, Any]]:
-    return netlink.dump("routes")
 
 
 def _one(msg: dict[str, Any]) -> dict[str, Any]:

@@ -73,6 +73,7 @@ class Plan:
     warnings: tuple[str, ...]
     blockers: tuple[str, ...]
     fingerprint: str
+    allowed_dirs: tuple[str, ...] = ()  # the only directories apply may rmdir
 
     @property
     def plan_id(self) -> str:
@@ -94,6 +95,7 @@ class Plan:
             "facts": dict(self.facts),
             "warnings": list(self.warnings),
             "blockers": list(self.blockers),
+            "allowed_dirs": list(self.allowed_dirs),
         }
 
     @classmethod
@@ -107,4 +109,5 @@ class Plan:
             tuple(o.get("warnings", [])),
             tuple(o.get("blockers", [])),
             o["fingerprint"],
+            tuple(o.get("allowed_dirs", [])),
         )

@@ -2,12 +2,12 @@
 
 Claims become actions in a safe order -- netfilter first (jump rules, then chains, then
 nft tables: traffic stops being rewritten), then routes, then devices (veths with their
-bridge, in one batch), then files (the conf first, so no new pod picks Flannel). The
+bridge, in one batch), then files (the conf first, so no new pod picks the CNI). The
 fingerprint hashes the facts and every target's identity; it exists even for an empty
 plan, so a saved plan can never be applied to a node that changed.
 
 >>> from cniscrub.inventory.model import Inventory
->>> p = build_plan(Inventory(), Policy()); (p.empty, len(p.fingerprint))
+>>> p = build_plan(Inventory(), Policy("flannel")); (p.empty, len(p.fingerprint))
 (True, 64)
 """
 
@@ -18,7 +18,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from cniscrub.footprints import FOOTPRINTS
+from cniscrub import footprints
+from cniscrub.footprints.agents import agent_blockers
 from cniscrub.footprints.model import Claim, Footprint
 from cniscrub.inventory.model import Inventory
 from cniscrub.plan.model import Action, Plan
@@ -43,9 +44,10 @@ BACKUP = {
 
 @dataclass(frozen=True)
 class Policy:
-    """What the operator asked for: which CNI, and whether to ignore a running agent."""
+    """What the operator asked for: which CNI (a name in
+    :data:`cniscrub.footprints.FOOTPRINTS`), and whether to ignore a running agent."""
 
-    cni: str = "flannel"
+    cni: str
     force: bool = False
 
 
@@ -96,7 +98,7 @@ def _action(i: int, c: Claim, fp: Footprint) -> Action:
         data["pod"] = pod
     reason = c.evidence[0] if c.evidence else "owned"
     return Action(
-        i, phase, r.kind, r.key, c.reason, reason, tuple(c.evidence), backup, data
+        i, phase, r.kind, r.key, c.target, reason, tuple(c.evidence), backup, data
     )
 
 
@@ -113,8 +115,11 @@ def fingerprint(fp: Footprint, claims: list[Claim]) -> str:
 
 
 def build_plan(inv: Inventory, policy: Policy) -> Plan:
-    """Pure: match the footprint and order its claims into actions."""
-    fp = FOOTPRINTS[policy.cni](inv)
+    """Pure: match the footprint and order its claims into actions; the footprint's
+    running agents become blockers."""
+    spec = footprints.get(policy.cni)
+    fp = spec.match(inv)
+    fp.blockers[:0] = agent_blockers(inv, spec.agents)
     claims = sorted(fp.claims, key=_rank)
     return Plan(
         cni=policy.cni,
@@ -125,4 +130,5 @@ def build_plan(inv: Inventory, policy: Policy) -> Plan:
         warnings=tuple(fp.warnings),
         blockers=tuple(fp.blockers),
         fingerprint=fingerprint(fp, claims),
+        allowed_dirs=tuple(fp.allowed_dirs),
     )

@@ -25,10 +25,13 @@ sys.path.insert(0, str(REPO))
 
 COLLECT = """
 import json, sys
+from cniscrub import footprints
 from cniscrub.inventory import collect_raw
-from cniscrub.node.local import LocalRunner
+from cniscrub.node.runner import LocalRunner
 from cniscrub.node.rootfs import RootFS
-raw, notes = collect_raw(RootFS(sys.argv[1]), LocalRunner())
+scope = footprints.get("flannel").scope
+state = collect_raw(RootFS(sys.argv[1]), LocalRunner(), scope)
+raw, notes = state.raw, state.notes
 raw["processes"] = [p for p in raw["processes"] if p["comm"] == "flanneld"]
 print(json.dumps({"raw": raw, "notes": notes}))
 """
@@ -168,7 +171,7 @@ def plan_fixture(case: str, data: dict[str, object]) -> None:
     from cniscrub.inventory import parse_raw
     from cniscrub.plan.planner import Policy, build_plan
 
-    plan = build_plan(parse_raw(data["raw"], data["notes"]), Policy())  # type: ignore[arg-type]
+    plan = build_plan(parse_raw(data["raw"], data["notes"]), Policy("flannel"))  # type: ignore[arg-type]
     write(
         OUT / f"plan/{case}.json",
         {

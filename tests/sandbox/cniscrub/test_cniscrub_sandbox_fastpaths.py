@@ -83,9 +83,9 @@ def test_selective_netlink_inventory(node: Node) -> None:
     from cniscrub.inventory import PARSERS, netns
     from cniscrub.inventory.nftables import table_names
     from cniscrub.node import netlink
-    from cniscrub.node.local import LocalRunner
     from cniscrub.node.netns_enter import entered
     from cniscrub.node.rootfs import RootFS
+    from cniscrub.node.runner import LocalRunner
 
     residue.foreign(node, backends=("nft",))
     residue.flannel(node, dual=True, peers=3, pods=2, blackhole=True)
@@ -157,11 +157,11 @@ def test_selective_netlink_inventory(node: Node) -> None:
 def test_overlapped_inventory_equals_collect_then_parse(node: Node) -> None:
     """collect_inventory parses while the *-save processes run and pre-filters rules:
     it must give the same plan as collecting everything, then parsing everything."""
-    from cniscrub.footprints import RULE_FILTERS
+    from cniscrub import footprints
     from cniscrub.inventory import collect_inventory, collect_raw, parse_raw
-    from cniscrub.node.local import LocalRunner
     from cniscrub.node.netns_enter import entered
     from cniscrub.node.rootfs import RootFS
+    from cniscrub.node.runner import LocalRunner
     from cniscrub.plan.planner import Policy, build_plan
 
     residue.foreign(node)
@@ -169,11 +169,12 @@ def test_overlapped_inventory_equals_collect_then_parse(node: Node) -> None:
     residue.bridge_masq(node, "nft", 1, network="podman")
     fs, runner = RootFS(str(node.root)), LocalRunner()
     with entered(f"/run/netns/{node.name}"):
-        fast = collect_inventory(fs, runner, RULE_FILTERS["flannel"])
-        raw, notes = collect_raw(fs, runner)
-    slow = parse_raw(raw, notes)
+        scope = footprints.get("flannel").scope
+        fast = collect_inventory(fs, runner, scope)
+        state = collect_raw(fs, runner, scope)
+    slow = parse_raw(state.raw, state.notes)
     assert fast.notes == slow.notes
     for kind in ("file", "link", "route", "ipt_chain", "nft_table", "netns"):
         assert [r.key for r in fast.of(kind)] == [r.key for r in slow.of(kind)], kind
-    a, b = build_plan(fast, Policy()), build_plan(slow, Policy())
+    a, b = build_plan(fast, Policy("flannel")), build_plan(slow, Policy("flannel"))
     assert a.to_json() == b.to_json() and a.actions

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from cniscrub import footprints
 from cniscrub.apply.executor import Executor, batches
 from cniscrub.apply.journal import Journal
 from cniscrub.apply.lock import CleanerLock, LockHeldError
@@ -20,6 +21,8 @@ from cniscrub.inventory.model import Inventory
 from cniscrub.node.command import CommandResult
 from cniscrub.node.rootfs import RootFS
 from cniscrub.plan.planner import Policy, build_plan
+
+FLANNEL_PLACES = footprints.get("flannel").scope.file_places
 
 
 class FakeRunner:
@@ -88,24 +91,24 @@ def test_file_apply_then_restore_round_trip(tmp_path: Path) -> None:
     root = _root(tmp_path)
     before = _snapshot(root)
     fs = RootFS(str(root))
-    entries, notes = files.collect(fs)
+    entries, notes = files.collect(fs, FLANNEL_PLACES)
     inv = Inventory(notes=notes)
     inv.add(files.parse(entries))
-    plan = build_plan(inv, Policy())
+    plan = build_plan(inv, Policy("flannel"))
     assert [a.phase for a in plan.actions] == ["files"] * len(plan.actions)
     assert plan.actions[0].key == "/etc/cni/net.d/10-flannel.conflist"  # conf first
     journal = Journal.create(str(tmp_path / "j"), plan.plan_id, plan.to_json())
     results = Executor(fs, FakeRunner(), journal, plan).run()
-    assert {r["status"] for r in results} == {"applied"}
+    assert {r.status for r in results} == {"applied"}
     after = {p for p, _, _ in _snapshot(root)}
     assert "etc/cni/net.d/87-podman-bridge.conflist" in after
     assert "var/lib/cni/networks/podman/198.19.88.5" in after
     assert not any("flannel" in p or "cbr0" in p for p in after)
     restored = restore_journal(Journal.open(journal.path), fs, FakeRunner())
-    assert {r["status"] for r in restored} == {"restored"}
+    assert {r.status for r in restored} == {"restored"}
     assert _snapshot(root) == before
     again = restore_journal(Journal.open(journal.path), fs, FakeRunner())
-    assert {r["status"] for r in again} == {"noop"}
+    assert {r.status for r in again} == {"noop"}
 
 
 def test_batches_group_one_transaction_per_table_and_backend() -> None:
@@ -169,10 +172,10 @@ def test_targeted_verify_finds_a_reappearing_file(tmp_path: Path) -> None:
 
     root = _root(tmp_path)
     fs = RootFS(str(root))
-    entries, notes = files.collect(fs)
+    entries, notes = files.collect(fs, FLANNEL_PLACES)
     inv = Inventory(notes=notes)
     inv.add(files.parse(entries))
-    plan = build_plan(inv, Policy())
+    plan = build_plan(inv, Policy("flannel"))
     assert remaining(fs, FakeRunner(), plan.actions) == list(plan.actions)
     journal = Journal.create(str(tmp_path / "j"), plan.plan_id, plan.to_json())
     Executor(fs, FakeRunner(), journal, plan).run()

@@ -151,11 +151,11 @@ def test_one_iptables_transaction_per_table_and_backend(case: str) -> None:
 def test_rule_prefilter_never_changes_a_plan(case: str) -> None:
     """The footprint's cheap line pre-filter (used by the CLI) only skips parsing
     rules that cannot matter: the plan is identical with and without it."""
-    from cniscrub.footprints import RULE_FILTERS
+    from cniscrub import footprints
 
     doc = _doc(case)
     policy = Policy(**doc["policy"])
-    keep = RULE_FILTERS[policy.cni]
+    keep = footprints.get(policy.cni).scope.rule_filter
     fast = build_plan(parse_raw(doc["raw"], doc["notes"], keep), policy)
     assert fast.to_json() == _plan(doc).to_json()
 

@@ -9,6 +9,7 @@ import pytest
 
 from cniscrub.errors import InventoryError
 from cniscrub.footprints.flannel import match
+from cniscrub.footprints.flannel_files import PLACES
 from cniscrub.inventory import files
 from cniscrub.inventory.model import Inventory
 from cniscrub.node.rootfs import PathEscapeError, RootFS
@@ -70,7 +71,7 @@ def test_collect_flags_huge_binary_and_bad_names(tmp_path: Path) -> None:
     weird = os.fsencode(tmp_path / "var/lib/cni/networks/cbr0") + b"/\xff"
     with open(weird, "wb") as fh:
         fh.write(b"x")
-    entries, _ = files.collect(RootFS(str(tmp_path)))
+    entries, _ = files.collect(RootFS(str(tmp_path)), PLACES)
     by_path = {e["path"]: e for e in entries}
     assert by_path["/run/flannel/subnet.env"]["error"].startswith("binary")
     assert "too large" in by_path["/etc/cni/net.d/10-flannel.conflist"]["error"]

@@ -1,4 +1,5 @@
-"""Run argv lists on the local node and return a :class:`CommandResult`.
+"""How cniscrub runs commands on a node: the :class:`Runner` protocol every layer codes
+against, and :class:`LocalRunner`, which runs argv lists in the current namespaces.
 
 >>> LocalRunner().run(["true"]).ok
 True
@@ -10,10 +11,21 @@ import logging
 import shutil
 import subprocess
 from collections.abc import Sequence
+from typing import Protocol
 
 from cniscrub.node.command import CommandResult, as_argv
 
 log = logging.getLogger(__name__)
+
+
+class Runner(Protocol):
+    """Runs one argv list (never a shell string) and finds binaries on ``PATH``."""
+
+    def run(
+        self, argv: Sequence[str], *, stdin: bytes | None = None
+    ) -> CommandResult: ...
+
+    def which(self, name: str) -> str | None: ...
 
 
 class LocalRunner:
