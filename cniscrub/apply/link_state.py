@@ -9,8 +9,10 @@ here and backs them up with their device, so ``restore`` puts them back.
 pyroute2 decoding is CPU-bound, so ``apply`` has these tables read by the child
 interpreter it starts before anything else (it only reads; see
 :mod:`cniscrub.node.netlink_child`): they are decoded on the other core while this
-process takes the inventory, as fresh as the plan. If the child cannot run or
-its answer is unusable, the same read runs in this process.
+process takes the inventory, as fresh as the plan (measured on the bench's large
+node: 0.10 s of decoding when read in this process; apply waits <= 0.01 s for the
+child). If the child cannot run or its answer is unusable, the same read runs in
+this process.
 """
 
 from __future__ import annotations
