@@ -23,10 +23,10 @@ import time
 from kubernetes import client
 
 from harness import flannel_install
-from harness.emulation.controlplane.hook import install as install_controlplane
 from harness.kube import api_client, kubectl
-from harness.providers.base import ClusterSpec
-from harness.providers.sandbox import SandboxProvider
+from harness.matrix import DEFAULT_FLANNEL_VERSION, flannel_versions
+from harness.providers import make_provider
+from harness.providers.base import ClusterSpec, Provider
 
 CONFLIST = json.dumps(
     {
@@ -68,7 +68,7 @@ def wait_running(core: client.CoreV1Api, names: list[str], timeout: float = 60) 
     raise TimeoutError(f"pods {names} not Running after {timeout}s")
 
 
-def time_to_running(provider: SandboxProvider, count: int) -> list[float]:
+def time_to_running(provider: Provider, count: int) -> list[float]:
     cluster = provider.create(ClusterSpec(name="bench-pod", nodes=2))
     try:
         node = cluster.nodes[1]
@@ -85,7 +85,7 @@ def time_to_running(provider: SandboxProvider, count: int) -> list[float]:
         provider.delete("bench-pod")
 
 
-def flannel_and_pods(provider: SandboxProvider, version: str) -> dict[str, float]:
+def flannel_and_pods(provider: Provider, version: str) -> dict[str, float]:
     t0 = time.perf_counter()
     cluster = provider.create(ClusterSpec(name="bench-fl", nodes=3))
     try:
@@ -117,10 +117,11 @@ def reproduce_seconds(version: str) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pods", type=int, default=10)
-    parser.add_argument("--version", default="v0.27.3")
+    parser.add_argument(
+        "--version", default=DEFAULT_FLANNEL_VERSION, choices=flannel_versions()
+    )
     args = parser.parse_args()
-    provider = SandboxProvider()
-    install_controlplane(provider)
+    provider = make_provider("sandbox")
     ttr = time_to_running(provider, args.pods)
     print("  measured pod time-to-Running", file=sys.stderr)
     fl = flannel_and_pods(provider, args.version)

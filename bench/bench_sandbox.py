@@ -16,9 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-from harness.providers.base import ClusterSpec
-from harness.providers.sandbox import SandboxProvider
-from harness.providers.sandbox.gc import marked_processes
+from harness.providers import make_provider
+from harness.providers.base import ClusterSpec, Provider
+from harness.providers.sandbox.teardown import marked_processes
 
 
 def mem_available_kib() -> int:
@@ -44,9 +44,7 @@ def cluster_memory_kib(cluster_id: str) -> tuple[int, int]:
     return pss, rss
 
 
-def measure(
-    provider: SandboxProvider, nodes: int, control_plane: bool
-) -> dict[str, float]:
+def measure(provider: Provider, nodes: int, control_plane: bool) -> dict[str, float]:
     name = f"bench{nodes}"
     provider.delete(name)
     before = mem_available_kib()
@@ -81,11 +79,7 @@ def main() -> int:
     )
     parser.add_argument("--control-plane", action="store_true")
     args = parser.parse_args()
-    provider = SandboxProvider()
-    if args.control_plane:
-        from harness.emulation.controlplane.hook import install
-
-        install(provider)
+    provider = make_provider("sandbox")  # control plane: ClusterSpec.control_plane
     rows = []
     for nodes, repeat in ((3, args.repeat), (args.big, 1)):
         runs = [measure(provider, nodes, args.control_plane) for _ in range(repeat)]

@@ -1,6 +1,8 @@
 """Install and uninstall Flannel on a cluster the way users do (``kubectl apply -f`` /
 ``kubectl delete -f``) and wait, with bounded waits, until it is really up.
 
+The manifests (and so the versions) are :mod:`harness.matrix`'s.
+
 >>> manifest_path("v0.27.3").name
 'kube-flannel-v0.27.3.yml'
 """
@@ -13,24 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from harness.kube import HasKubeconfig, kubectl, kubectl_json
+from harness.matrix import DEFAULT_FLANNEL_VERSION, manifest_path
+from harness.providers.base import Node
 from harness.wait import until
 
-MANIFESTS = Path(__file__).resolve().parent.parent / "fixtures" / "manifests"
-VERSIONS = ("v0.24.4", "v0.26.7", "v0.27.3", "v0.28.9")
 NAMESPACE = "kube-flannel"
+DAEMONSET = "kube-flannel-ds"  # its name in every manifest (flannel-footprint.md §1.1)
+SUBNET_ENV = "/run/flannel/subnet.env"
 _IMAGE_TAG = re.compile(r"image:\s*\S*/flannel:(v\d+\.\d+\.\d+)")
+__all__ = ["cni_conf", "install", "manifest_path", "manifest_version", "uninstall"]
 
 
-def manifest_path(version: str) -> Path:
-    path = MANIFESTS / f"kube-flannel-{version}.yml"
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"no manifest for Flannel {version} (have: {', '.join(VERSIONS)})"
-        )
-    return path
-
-
-def cni_conf(version: str = "v0.27.3") -> dict[str, Any]:
+def cni_conf(version: str = DEFAULT_FLANNEL_VERSION) -> dict[str, Any]:
     """The conflist the manifest's install-cni container writes to
     /etc/cni/net.d/10-flannel.conflist: its ConfigMap's ``cni-conf.json``
     (fact: flannel-footprint.md §1.2, §1.3)."""
@@ -59,25 +55,46 @@ def _ready(obj: dict[str, Any], type_: str = "Ready") -> bool:
 
 
 def install(cluster: HasKubeconfig, manifest: Path, timeout: float = 60.0) -> None:
+    """``kubectl apply -f`` and wait until Flannel runs on every node. Idempotent: on
+    a cluster where Flannel runs it changes nothing; after ``kubectl delete -f`` (or a
+    cleaner run) it installs Flannel again over whatever the nodes kept."""
     kubectl(cluster, "apply", "-f", str(manifest))
     wait_up(cluster, timeout)
 
 
 def wait_up(cluster: HasKubeconfig, timeout: float = 60.0) -> None:
-    """Every node Ready with Flannel's NetworkUnavailable=False/FlannelIsUp condition."""
+    """Every node Ready with Flannel's NetworkUnavailable=False/FlannelIsUp condition,
+    the DaemonSet's pods Ready on all of them and, where the nodes can be read,
+    ``/run/flannel/subnet.env`` written. (After ``kubectl delete -f`` the FlannelIsUp
+    condition stays on the Node objects: alone it proves nothing; fact:
+    flannel-footprint.md §2.7.)"""
 
     def up() -> bool:
         nodes = kubectl_json(cluster, "get", "nodes")["items"]
-        return bool(nodes) and all(
-            _ready(n)
-            and any(
-                c["type"] == "NetworkUnavailable" and c.get("reason") == "FlannelIsUp"
-                for c in n["status"]["conditions"]
-            )
-            for n in nodes
+        ds = kubectl_json(cluster, "get", "daemonset", DAEMONSET, "-n", NAMESPACE)
+        status = ds.get("status") or {}
+        return (
+            bool(nodes)
+            and status.get("numberReady") == len(nodes)
+            and all(_ready(n) and _flannel_is_up(n) for n in nodes)
+            and all(_has_subnet_env(n) for n in getattr(cluster, "nodes", ()))
         )
 
     until(up, timeout=timeout, interval=0.2, what="Flannel up on every node")
+
+
+def _flannel_is_up(node: dict[str, Any]) -> bool:
+    return any(
+        c["type"] == "NetworkUnavailable" and c.get("reason") == "FlannelIsUp"
+        for c in node["status"]["conditions"]
+    )
+
+
+def _has_subnet_env(node: Node) -> bool:
+    try:
+        return bool(node.read_file(SUBNET_ENV))
+    except FileNotFoundError:
+        return False
 
 
 def uninstall(cluster: HasKubeconfig, manifest: Path) -> None:

@@ -1,37 +1,50 @@
 """The pytest plugin (entry point ``pytest11: cniscrub-harness``).
 
-Options (group ``cniscrub``): ``--provider`` (sandbox|kind), ``--nodes``,
-``--keep-cluster``, ``--flannel-version``, ``--runtime``. Fixtures:
+Options (group ``cniscrub``): ``--provider`` (from the provider registry), ``--nodes``,
+``--keep-cluster``, ``--flannel-version`` and ``--runtime`` (both repeatable: they
+restrict every test's matrix, see :mod:`harness.matrix_params`). Fixtures, typed with
+the protocols of :mod:`harness.providers.base`:
 
+``provider``         the chosen provider (skips with its ``unavailable()`` reason)
 ``cluster``          one cluster for the whole session (torn down at the end, even when
                      a test fails or the run is interrupted; kept with --keep-cluster)
 ``cluster_factory``  makes function-scoped clusters for destructive tests
                      (``cluster_factory_module``: the same, torn down per module)
-``sandbox_provider`` the provider itself
+``sandbox_provider`` the sandbox provider, for tests of the sandbox itself
+``flannel_version``, ``runtime``  parametrised from the matrix (``@pytest.mark.matrix``)
 
-A run killed with SIGKILL cannot clean up; its clusters record the pytest process as
+A run killed with SIGKILL cannot clean up; sandbox clusters record the pytest process as
 their lifetime owner, so ``cniscrub-lab gc`` recognises and removes them.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import os
-import shutil
 import signal
 import uuid
 from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import Any
 
 import pytest
 
-from harness.providers.base import ClusterSpec
-from harness.providers.sandbox.image import check_plugins
-from harness.providers.sandbox.provider import SandboxCluster, SandboxProvider
-from harness.providers.sandbox.state import SandboxError
+from harness import matrix
+from harness.matrix_params import parametrize_matrix
+from harness.providers import PROVIDERS, ProviderError, make_provider, provider_class
+from harness.providers.base import Cluster, ClusterSpec, Provider
 
-FLANNEL_VERSIONS = ("v0.24.4", "v0.26.7", "v0.27.3", "v0.28.9")
-ClusterFactory = Callable[..., SandboxCluster]
+ClusterFactory = Callable[..., Cluster]
+MARKERS = (
+    "sandbox: needs root, network namespaces and overlayfs (the sandbox provider)",
+    "kind: needs a Docker engine and kind",
+    "scenarios: end-to-end uninstall scenarios",
+    "destructive: gets a function-scoped cluster of its own",
+    "slow: takes more than a few seconds",
+    "matrix(flannel_version=..., runtime=...): the values this test runs over "
+    "(default: every version / runtime); --flannel-version and --runtime restrict it",
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,7 +52,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--provider",
         default="sandbox",
-        choices=["sandbox"],  # kind: the next provider, behind the same interface
+        choices=sorted(PROVIDERS),
         help="where clusters come from (default: sandbox)",
     )
     group.addoption(
@@ -55,35 +68,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         )
     group.addoption(
         "--flannel-version",
-        default="v0.27.3",
-        choices=FLANNEL_VERSIONS,
-        help="Flannel manifest version to install (default v0.27.3)",
+        action="append",
+        choices=matrix.flannel_versions(),
+        help="run only this Flannel version of each test's matrix (repeatable; "
+        "default: every version the test declares)",
     )
     group.addoption(
         "--runtime",
-        default="containerd-1.7",
-        choices=[
-            "containerd-1.7",
-            "containerd-1.6",
-            "containerd-1.5",
-            "crio",
-            "dockershim",
-        ],
-        help="container runtime whose CNI behaviour is emulated",
+        action="append",
+        choices=[*matrix.RUNTIMES, *matrix.RUNTIME_ALIASES],
+        help="run only this container runtime of each test's matrix (repeatable; "
+        "default: every runtime the test declares); with one value, also the "
+        "runtime of the session `cluster`",
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for line in (
-        "sandbox: needs root, network namespaces and overlayfs (the sandbox provider)",
-        "kind: needs a Docker engine and kind",
-        "scenarios: end-to-end uninstall scenarios",
-        "destructive: gets a function-scoped cluster of its own",
-        "slow: takes more than a few seconds",
-    ):
+    for line in MARKERS:
         config.addinivalue_line("markers", line)
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_matrix(metafunc)
 
 
 _MAIN_PID = os.getpid()
@@ -102,72 +110,78 @@ def _sigterm_as_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt("SIGTERM")
 
 
-def sandbox_unavailable() -> str | None:
-    """Why the sandbox provider cannot run here, or None."""
-    if os.geteuid() != 0:
-        return "sandbox nodes need root (network namespaces, overlayfs)"
-    for tool in ("unshare", "nsenter", "ip", "iptables"):
-        if shutil.which(tool) is None:
-            return f"`{tool}` is not installed (apt-get install util-linux iproute2 iptables)"
+def open_provider(name: str, keep: bool) -> Provider:
+    """The named provider, skipping the test with its reason where it cannot run."""
+    options: dict[str, Any] = {"lifetime_owner": None if keep else os.getpid()}
     try:
-        check_plugins()
-    except SandboxError as exc:
-        return str(exc)
-    return None
+        accepted = inspect.signature(provider_class(name)).parameters
+        provider = make_provider(
+            name, **{k: v for k, v in options.items() if k in accepted}
+        )
+    except ProviderError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    reason = provider.unavailable()
+    if reason:
+        pytest.skip(f"provider {name}: {reason}")
+    return provider
+
+
+def _keep(config: pytest.Config) -> bool:
+    return bool(config.getoption("keep_cluster", default=False))
 
 
 @pytest.fixture(scope="session")
-def sandbox_provider() -> SandboxProvider:
-    reason = sandbox_unavailable()
-    if reason:
-        pytest.skip(reason)
-    from harness.emulation.controlplane.hook import install
+def provider(request: pytest.FixtureRequest) -> Provider:
+    return open_provider(request.config.getoption("provider"), _keep(request.config))
 
-    provider = SandboxProvider()
-    install(provider)
-    return provider
+
+@pytest.fixture(scope="session")
+def sandbox_provider(request: pytest.FixtureRequest) -> Provider:
+    return open_provider("sandbox", _keep(request.config))
 
 
 @pytest.fixture(scope="session")
 def _session_clusters(
-    request: pytest.FixtureRequest, sandbox_provider: SandboxProvider
+    request: pytest.FixtureRequest, provider: Provider
 ) -> Iterator[ClusterFactory]:
-    yield from _factory(request, sandbox_provider)
+    yield from _factory(request, provider)
 
 
 @pytest.fixture
 def cluster_factory(
-    request: pytest.FixtureRequest, sandbox_provider: SandboxProvider
+    request: pytest.FixtureRequest, provider: Provider
 ) -> Iterator[ClusterFactory]:
-    yield from _factory(request, sandbox_provider)
+    yield from _factory(request, provider)
 
 
 @pytest.fixture(scope="module")
 def cluster_factory_module(
-    request: pytest.FixtureRequest, sandbox_provider: SandboxProvider
+    request: pytest.FixtureRequest, provider: Provider
 ) -> Iterator[ClusterFactory]:
-    yield from _factory(request, sandbox_provider)
+    yield from _factory(request, provider)
 
 
 @pytest.fixture(scope="session")
 def cluster(
     request: pytest.FixtureRequest, _session_clusters: ClusterFactory
-) -> SandboxCluster:
-    return _session_clusters(nodes=request.config.getoption("nodes"))
+) -> Cluster:
+    runtimes = request.config.getoption("runtime") or [matrix.DEFAULT_RUNTIME]
+    runtime = matrix.runtime_name(runtimes[0]) if len(runtimes) == 1 else None
+    extra = {"runtime": runtime} if runtime else {}
+    return _session_clusters(nodes=request.config.getoption("nodes"), **extra)
 
 
 def _factory(
-    request: pytest.FixtureRequest, provider: SandboxProvider
+    request: pytest.FixtureRequest, provider: Provider
 ) -> Iterator[ClusterFactory]:
     made: list[str] = []
-    keep = bool(request.config.getoption("keep_cluster", default=False))
+    keep = _keep(request.config)
     creator = os.getpid()
 
-    def make(nodes: int = 3, name: str | None = None, **kw: object) -> SandboxCluster:
+    def make(nodes: int = 3, name: str | None = None, **kw: Any) -> Cluster:
         name = name or f"pt-{uuid.uuid4().hex[:6]}"
-        spec = ClusterSpec(name=name, nodes=nodes, **kw)  # type: ignore[arg-type]
         made.append(name)
-        return provider.create(spec, lifetime_owner=None if keep else os.getpid())
+        return provider.create(ClusterSpec(name=name, nodes=nodes, **kw))
 
     try:
         yield make

@@ -11,13 +11,14 @@ reboot a node, and watch the kubelet's ``FailedCreatePodSandBox`` event::
 Then it explains the cause from the node's own state (the leftover conflist still sorts
 first, its plugin reads a file that lived in /run) and lists the residue the shipped
 cleaner finds; with ``clean`` it removes it with ``cniscrub apply`` and verifies.
-Each step is a small function; :class:`Reproduction` keeps what they found.
+Each step is a small function; :class:`Reproduction` keeps what they found. Written
+against the provider protocols only: the cleaner reaches a node through
+``Cluster.run_cleaner``.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +26,7 @@ from typing import Any
 
 from harness import checks
 from harness.kube import kubectl, kubectl_json
-from harness.providers.sandbox import SandboxCluster
-from harness.providers.sandbox.node import SandboxNode
+from harness.providers.base import Cluster, Node
 from harness.wait import until
 
 CNI_CONF_SUFFIXES = (".conf", ".conflist", ".json")
@@ -35,7 +35,7 @@ Progress = Callable[[str], None]
 
 @dataclass
 class Reproduction:
-    cluster: SandboxCluster
+    cluster: Cluster
     manifest: Path
     version: str
     runtime: str
@@ -107,14 +107,25 @@ def start_pods(r: Reproduction, per_worker: int = 2) -> None:
     until(running, timeout=60, what="the web pods Running with IPs")
 
 
+class PodsOnOneNode(AssertionError):
+    """Cross-node traffic cannot be shown: the pods do not span two nodes."""
+
+
 def cross_node_ping(r: Reproduction) -> tuple[str, str]:
-    """Ping from a pod on one node to a pod on another; returns (src pod, dst pod)."""
+    """Ping from a pod on one node to a pod on another; returns (src pod, dst pod).
+
+    Raises :class:`PodsOnOneNode` when the pods do not span two nodes: "pods reach
+    each other" must never pass without a packet crossing nodes."""
     items = kubectl_json(r.cluster, "get", "pods", "-l", "app=web")["items"]
     by_node: dict[str, dict[str, Any]] = {}
     for p in items:
         by_node.setdefault(p["spec"]["nodeName"], p)
     if len(by_node) < 2:
-        return ("", "")
+        where = ", ".join(sorted(by_node)) or "no node"
+        raise PodsOnOneNode(
+            f"{len(items)} app=web pod(s) on {where}: cross-node traffic needs pods "
+            "on two nodes (a cluster with at least two schedulable nodes)"
+        )
     (src_node, src), (_, dst) = list(by_node.items())[:2]
     checks.ping_from_pod(
         r.cluster.node(src_node), src["status"]["podIP"], dst["status"]["podIP"]
@@ -122,7 +133,7 @@ def cross_node_ping(r: Reproduction) -> tuple[str, str]:
     return (src["metadata"]["name"], dst["metadata"]["name"])
 
 
-def reboot_a_worker(r: Reproduction) -> SandboxNode:
+def reboot_a_worker(r: Reproduction) -> Node:
     items = kubectl_json(r.cluster, "get", "pods", "-l", "app=web")["items"]
     target = r.cluster.node(items[0]["spec"]["nodeName"])
     target.reboot()
@@ -186,15 +197,10 @@ def cluster_residue(r: Reproduction) -> None:
                 )
 
 
-def cleaner_argv(*args: str) -> list[str]:
-    """The shipped cleaner, run inside a node (the node sees the host's /usr and venv)."""
-    return [sys.executable, "-m", "cniscrub", *args]
-
-
 def residue(r: Reproduction) -> None:
     """The shipped cleaner's plan on every node (the rebooted one kept only files)."""
     for node in r.cluster.nodes:
-        out = node.exec(cleaner_argv("plan", "--cni", "flannel", "--json"), check=False)
+        out = r.cluster.run_cleaner(node, ["plan", "--cni", "flannel", "--json"])
         plan = json.loads(out.stdout)
         r.plans[node.name] = plan
         if node.name == r.rebooted:
@@ -203,10 +209,10 @@ def residue(r: Reproduction) -> None:
 
 def clean(r: Reproduction, progress: Progress) -> None:
     for node in r.cluster.nodes:
-        out = node.exec(
-            cleaner_argv("apply", "--cni", "flannel", "--yes", "--json"), check=False
+        out = r.cluster.run_cleaner(
+            node, ["apply", "--cni", "flannel", "--yes", "--json"]
         )
-        verify = node.exec(cleaner_argv("verify", "--cni", "flannel"), check=False)
+        verify = r.cluster.run_cleaner(node, ["verify", "--cni", "flannel"])
         data = (
             json.loads(out.stdout)
             if out.stdout.strip().startswith("{")

@@ -1,5 +1,11 @@
-"""Flannel on a sandbox cluster, per version: installed state, residue after
+"""Flannel on a cluster, per version: installed state, residue after
 ``kubectl delete -f``, and the shipped cleaner removing exactly that (issues #4, #5).
+
+Every test establishes the state it needs on its version's cluster (install is
+``kubectl apply -f``, idempotent; the residue tests delete Flannel themselves), so the
+tests pass alone and in any order; the cluster is shared per version because none of
+them destroys it. The versions are the manifest matrix (``--flannel-version`` restricts
+it). Written against the provider protocols only.
 
 Facts cited: flannel-footprint.md §2.2 (subnet.env keys), §2.3 (vxlan device, per-peer
 neighbour/FDB/route), §2.4 (rule specs and comments), §2.6 (what each version removes on
@@ -14,13 +20,12 @@ import pytest
 
 from harness import checks, flannel_install
 from harness.kube import kubectl, kubectl_json
-from harness.providers.sandbox import SandboxCluster
-from harness.reproduce import cleaner_argv
+from harness.providers.base import Cluster, Node
+from harness.reproduce import Reproduction, cross_node_ping, start_pods
 from harness.wait import until
 
-pytestmark = [pytest.mark.sandbox, pytest.mark.scenarios]
+pytestmark = [pytest.mark.scenarios]
 
-VERSIONS = ["v0.24.4", "v0.26.7", "v0.27.3", "v0.28.9"]
 # §2.6: v0.25-v0.26 delete their rules on SIGTERM but leave the empty chains
 EMPTY_CHAINS_AFTER_STOP = {"v0.26.7"}
 FOREIGN_RULES = """*filter
@@ -38,21 +43,47 @@ COMMIT
 """
 
 
-@pytest.fixture(scope="module", params=VERSIONS)
-def installed(request, cluster_factory_module) -> tuple[SandboxCluster, str]:  # type: ignore[no-untyped-def]
-    version = request.param
-    cluster = cluster_factory_module(nodes=3)
-    for (
-        node
-    ) in cluster.nodes:  # foreign state a real node has (kube-proxy, docker, ssh)
+FLANNEL_FILES = (
+    "/etc/cni/net.d/10-flannel.conflist",
+    "/opt/cni/bin/flannel",
+    "/run/flannel/subnet.env",
+)
+
+
+@pytest.fixture(scope="module")
+def version_cluster(cluster_factory_module, flannel_version: str) -> Cluster:  # type: ignore[no-untyped-def]
+    """One cluster per Flannel version, with the foreign state a real node has
+    (kube-proxy, docker, ssh rules); Flannel is installed by each test."""
+    cluster: Cluster = cluster_factory_module(nodes=3)
+    for node in cluster.nodes:
         node.exec(["iptables-restore", "--noflush", "-w"], input=FOREIGN_RULES)
-    flannel_install.install(cluster, flannel_install.manifest_path(version))
+    return cluster
+
+
+@pytest.fixture
+def installed(version_cluster: Cluster, flannel_version: str) -> tuple[Cluster, str]:
+    """Flannel running on every node (installed again if a test removed it)."""
+    manifest = flannel_install.manifest_path(flannel_version)
+    flannel_install.install(version_cluster, manifest)
+    return version_cluster, flannel_version
+
+
+@pytest.fixture
+def deleted(installed: tuple[Cluster, str]) -> tuple[Cluster, str]:
+    """Flannel installed, then removed the documented way (``kubectl delete -f``):
+    the residue every cleaner test starts from."""
+    cluster, version = installed
+    flannel_install.uninstall(cluster, flannel_install.manifest_path(version))
+    for node in cluster.nodes:
+        until(
+            lambda n=node: "flanneld" not in checks.processes(n),
+            timeout=30,
+            what=f"flanneld gone on {node.name}",
+        )
     return cluster, version
 
 
-def test_installed_state_matches_the_facts(
-    installed: tuple[SandboxCluster, str],
-) -> None:
+def test_installed_state_matches_the_facts(installed: tuple[Cluster, str]) -> None:
     cluster, _ = installed
     nodes = kubectl_json(cluster, "get", "nodes")["items"]
     for index, node in enumerate(cluster.nodes):
@@ -111,49 +142,41 @@ def test_installed_state_matches_the_facts(
 
 
 def test_pod_traffic_crosses_nodes_through_flannel_1(
-    installed: tuple[SandboxCluster, str],
+    installed: tuple[Cluster, str],
 ) -> None:
     cluster, version = installed
-    from harness.reproduce import Reproduction, cross_node_ping, start_pods
+    r = Reproduction(cluster, flannel_install.manifest_path(version), version, "")
+    try:
+        start_pods(r, per_worker=1)
+        pods = kubectl_json(cluster, "get", "pods", "-l", "app=web")["items"]
+        src, dst = pods[0], pods[1]
+        assert src["spec"]["nodeName"] != dst["spec"]["nodeName"]
+        node = cluster.node(src["spec"]["nodeName"])
 
-    r = Reproduction(
-        cluster, flannel_install.manifest_path(version), version, "containerd-1.7"
-    )
-    start_pods(r, per_worker=1)
-    pods = kubectl_json(cluster, "get", "pods", "-l", "app=web")["items"]
-    src, dst = pods[0], pods[1]
-    assert src["spec"]["nodeName"] != dst["spec"]["nodeName"]
-    node = cluster.node(src["spec"]["nodeName"])
+        def tx() -> int:
+            stats = json.loads(
+                node.exec(["ip", "-s", "-j", "link", "show", "flannel.1"]).stdout
+            )
+            return int(stats[0]["stats64"]["tx"]["packets"])
 
-    def tx() -> int:
-        stats = json.loads(
-            node.exec(["ip", "-s", "-j", "link", "show", "flannel.1"]).stdout
+        before = tx()
+        checks.ping_from_pod(
+            node, src["status"]["podIP"], dst["status"]["podIP"], count=3
         )
-        return int(stats[0]["stats64"]["tx"]["packets"])
-
-    before = tx()
-    checks.ping_from_pod(node, src["status"]["podIP"], dst["status"]["podIP"], count=3)
-    assert tx() - before >= 3  # the echo requests left through the vxlan device
-    assert cross_node_ping(r)[0]
-    kubectl(cluster, "delete", "pods", "-l", "app=web", "--wait=true", "--timeout=60s")
+        assert tx() - before >= 3  # the echo requests left through the vxlan device
+        cross_node_ping(r)  # raises unless two pods on two nodes reach each other
+    finally:
+        kubectl(
+            cluster, "delete", "pods", "-l", "app=web", "--wait=true", "--timeout=60s"
+        )
 
 
 def test_residue_after_kubectl_delete_is_the_versions(
-    installed: tuple[SandboxCluster, str],
+    deleted: tuple[Cluster, str],
 ) -> None:
-    cluster, version = installed
-    flannel_install.uninstall(cluster, flannel_install.manifest_path(version))
+    cluster, version = deleted
     for node in cluster.nodes:
-        until(
-            lambda n=node: "flanneld" not in checks.processes(n),
-            timeout=30,
-            what="flanneld gone",
-        )
-        for path in (
-            "/etc/cni/net.d/10-flannel.conflist",
-            "/opt/cni/bin/flannel",
-            "/run/flannel/subnet.env",
-        ):
+        for path in FLANNEL_FILES:
             assert checks.exists(node, path), path
         assert checks.link(node, "flannel.1") is not None  # never removed (§2.6)
         masq = checks.chain_rules(node, "nat", "FLANNEL-POSTRTG")
@@ -174,28 +197,22 @@ def test_residue_after_kubectl_delete_is_the_versions(
         assert "flannel.alpha.coreos.com/backend-data" in obj["metadata"]["annotations"]
 
 
-def test_cleaner_removes_exactly_flannels_state(
-    installed: tuple[SandboxCluster, str],
-) -> None:
-    cluster, _ = installed
+def test_cleaner_removes_exactly_flannels_state(deleted: tuple[Cluster, str]) -> None:
+    cluster, _ = deleted
     for node in cluster.nodes:
         before_filter = node.exec(["iptables-save", "-t", "filter"]).stdout
-        apply = node.exec(
-            cleaner_argv("apply", "--cni", "flannel", "--yes", "--json"), check=False
+        apply = cluster.run_cleaner(
+            node, ["apply", "--cni", "flannel", "--yes", "--json"]
         )
         assert apply.rc == 0, apply.stdout + apply.stderr
-        assert (
-            node.exec(cleaner_argv("verify", "--cni", "flannel"), check=False).rc == 0
+        assert json.loads(apply.stdout)["plan"]["actions"], (
+            "the residue was not planned"
         )
-        for path in (
-            "/etc/cni/net.d/10-flannel.conflist",
-            "/opt/cni/bin/flannel",
-            "/run/flannel/subnet.env",
-        ):
+        assert cluster.run_cleaner(node, ["verify", "--cni", "flannel"]).rc == 0
+        for path in FLANNEL_FILES:
             assert not checks.exists(node, path), path
-        assert (
-            checks.link(node, "flannel.1") is None and checks.link(node, "cni0") is None
-        )
+        assert checks.link(node, "flannel.1") is None
+        assert checks.link(node, "cni0") is None
         assert checks.chain_rules(node, "nat", "FLANNEL-POSTRTG") is None
         # foreign state intact
         after_filter = node.exec(["iptables-save", "-t", "filter"]).stdout
@@ -207,11 +224,51 @@ def test_cleaner_removes_exactly_flannels_state(
             ):
                 assert line in after_filter and line in before_filter, line
         assert checks.chain_rules(node, "nat", "KUBE-POSTROUTING") is not None
-        again = node.exec(
-            cleaner_argv("apply", "--cni", "flannel", "--yes", "--json"), check=False
+
+
+def test_second_cleaner_run_plans_and_changes_nothing(
+    deleted: tuple[Cluster, str],
+) -> None:
+    """Idempotence, read from the apply document (docs/cniscrub-json-schema.md:
+    nothing to do = no plan actions, no results, no journal), never from log text."""
+    cluster, _ = deleted
+    for node in cluster.nodes:
+        first = cluster.run_cleaner(
+            node, ["apply", "--cni", "flannel", "--yes", "--json"]
         )
-        assert again.rc == 0
-        assert (
-            json.loads(again.stdout).get("actions", []) == []
-            or "no" in again.stdout.lower()
+        assert first.rc == 0, first.stdout + first.stderr
+        before = node_state(node)
+        again = cluster.run_cleaner(
+            node, ["apply", "--cni", "flannel", "--yes", "--json"]
         )
+        assert again.rc == 0, again.stdout + again.stderr
+        doc = json.loads(again.stdout)
+        assert doc["plan"]["actions"] == [], doc["plan"]["actions"]
+        assert doc["results"] == [], doc["results"]
+        assert doc["journal"] is None
+        assert node_state(node) == before
+
+
+def node_state(node: Node) -> dict[str, str]:
+    """Rules, links, routes and CNI files as the node's own tools print them."""
+    argvs = {
+        "iptables": ["iptables-save"],
+        "ip6tables": ["ip6tables-save"],
+        "nft": ["nft", "list", "ruleset"],
+        "links": ["ip", "-o", "link", "show"],
+        "routes": ["ip", "route", "show", "table", "all"],
+        "files": [
+            "sh",
+            "-c",
+            "ls -la /etc/cni/net.d /opt/cni/bin /var/lib/cni || true",
+        ],
+    }
+    out = {k: node.exec(v).stdout for k, v in argvs.items()}
+    # counters change with traffic, not with the cleaner
+    for k in ("iptables", "ip6tables"):
+        out[k] = "\n".join(
+            ln.split(" [")[0] if ln.startswith(":") else ln
+            for ln in out[k].splitlines()
+            if not ln.startswith("#")
+        )
+    return out

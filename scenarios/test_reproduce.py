@@ -15,8 +15,9 @@ import sys
 import pytest
 
 from harness import flannel_install, reproduce
+from harness.providers.base import Provider
 
-pytestmark = [pytest.mark.sandbox, pytest.mark.scenarios]
+pytestmark = [pytest.mark.scenarios]
 
 OLD = "loadFlannelSubnetEnv failed: open /run/flannel/subnet.env: no such file or directory"
 NEW = (
@@ -54,9 +55,11 @@ def _run(cluster_factory, runtime: str, version: str) -> reproduce.Reproduction:
     return r
 
 
-@pytest.mark.parametrize("runtime", ["containerd-1.7", "crio", "dockershim"])
-def test_sandbox_error_wording_per_runtime(cluster_factory, runtime: str) -> None:  # type: ignore[no-untyped-def]
-    r = _run(cluster_factory, runtime, "v0.27.3")
+@pytest.mark.matrix(runtime=list(EXPECTED), flannel_version=["v0.27.3"])
+def test_sandbox_error_wording_per_runtime(  # type: ignore[no-untyped-def]
+    cluster_factory, runtime: str, flannel_version: str
+) -> None:
+    r = _run(cluster_factory, runtime, flannel_version)
     pattern = EXPECTED[runtime].replace("{err}", re.escape(OLD))
     assert re.fullmatch(pattern, r.event), r.event
     # the cause: the leftover conflist still sorts first and names the flannel plugin
@@ -64,20 +67,25 @@ def test_sandbox_error_wording_per_runtime(cluster_factory, runtime: str) -> Non
     assert r.first_conf_plugins == ["flannel", "portmap"]
 
 
-def test_newer_cni_plugin_wording(cluster_factory) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.matrix(runtime=["containerd-1.7"], flannel_version=["v0.28.9"])
+def test_newer_cni_plugin_wording(  # type: ignore[no-untyped-def]
+    cluster_factory, runtime: str, flannel_version: str
+) -> None:
     # flannel v0.28.9 ships cni-plugin v1.9.1-flannel3, past PR #125 (v1.7.1-flannel2+)
-    r = _run(cluster_factory, "containerd-1.7", "v0.28.9")
+    r = _run(cluster_factory, runtime, flannel_version)
     assert re.fullmatch(
         EXPECTED["containerd-1.7"].replace("{err}", re.escape(NEW)), r.event
     ), r.event
 
 
-def test_reproduce_command_end_to_end() -> None:
+def test_reproduce_command_end_to_end(provider: Provider) -> None:
     out = subprocess.run(
         [
             sys.executable,
             "-m",
             "harness.cli.main",
+            "--provider",
+            provider.name,
             "reproduce",
             "--name",
             "pt-repro",

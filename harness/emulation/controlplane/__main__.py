@@ -22,9 +22,10 @@ import yaml
 from harness.emulation.apiserver.kubeconfig import kubeconfig_dict, write_kubeconfig
 from harness.emulation.apiserver.server import make_app, serve
 from harness.emulation.apiserver.store import Store
-from harness.emulation.controlplane import controllers, sockets
+from harness.emulation.controlplane import controllers, nodelifecycle, sockets
 from harness.emulation.controlplane.nodes import node_object
 from harness.emulation.kubelet.kubelet import Kubelet
+from harness.providers.base import NODE_MONITOR_GRACE_PERIOD
 from harness.providers.sandbox.provider import SandboxCluster, SandboxProvider
 
 log = logging.getLogger("controlplane")
@@ -32,7 +33,7 @@ NODE_KUBECONFIG = "/etc/kubernetes/kubelet.conf"
 RECORD_POLL = 0.25
 
 
-async def run(cluster: SandboxCluster, runtime: str) -> None:
+async def run(cluster: SandboxCluster, runtime: str, grace: float) -> None:
     store = Store()
     host_sock = sockets.listen("127.0.0.1", 0)
     fabric_sock = sockets.listen_in_netns(
@@ -72,6 +73,7 @@ async def run(cluster: SandboxCluster, runtime: str) -> None:
             *(k.run() for k in kubelets),
             _controllers(store, wake),
             _watch_reboots(cluster, kubelets),
+            _monitor_nodes(store, kubelets, grace),
         )
     finally:
         await runner.cleanup()
@@ -91,8 +93,22 @@ async def _controllers(store: Store, wake: asyncio.Event) -> None:
             log.exception("controllers")
 
 
+async def _monitor_nodes(store: Store, kubelets: list[Kubelet], grace: float) -> None:
+    """The node lifecycle controller: a silent kubelet's node becomes Unknown."""
+    while True:
+        await asyncio.sleep(min(5.0, grace / 4))  # --node-monitor-period (5 s)
+        for k in kubelets:
+            if nodelifecycle.is_stale(k.last_heartbeat, grace):
+                try:
+                    if nodelifecycle.mark_unreachable(store, k.name):
+                        log.info("node %s: kubelet stopped posting status", k.name)
+                        k.status_posted_lost()
+                except Exception:
+                    log.exception("node lifecycle %s", k.name)
+
+
 async def _watch_reboots(cluster: SandboxCluster, kubelets: list[Kubelet]) -> None:
-    """Another process reboots nodes; notice the new boot count in the record."""
+    """Another process reboots, stops or starts nodes; notice it in the record."""
     boots = {n.name: n.record.boot for n in cluster.nodes}
     while True:
         await asyncio.sleep(RECORD_POLL)
@@ -111,6 +127,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.emulation.controlplane")
     parser.add_argument("--cluster", required=True)
     parser.add_argument("--runtime", default="containerd-1.7")
+    parser.add_argument(
+        "--node-monitor-grace-period",
+        type=float,
+        default=NODE_MONITOR_GRACE_PERIOD,
+        help="seconds without kubelet status before a node is NotReady",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(
@@ -118,7 +140,7 @@ def main() -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     cluster = SandboxProvider().get(args.cluster)
-    asyncio.run(run(cluster, args.runtime))
+    asyncio.run(run(cluster, args.runtime, args.node_monitor_grace_period))
     return 0
 
 

@@ -1,5 +1,6 @@
-"""Start a cluster's control-plane process after its nodes are up (sandbox provider
-post-create hook) and record it, so ``down`` and ``gc`` stop it with the nodes."""
+"""Start a cluster's control-plane process after its nodes are up (the sandbox
+provider's post-create hook, installed by ``SandboxProvider`` itself) and record it, so
+``down`` and ``gc`` stop it with the nodes."""
 
 from __future__ import annotations
 
@@ -10,14 +11,10 @@ import time
 
 from harness.providers.base import ClusterSpec
 from harness.providers.sandbox.holders import marker_env
-from harness.providers.sandbox.provider import SandboxCluster, SandboxProvider
+from harness.providers.sandbox.provider import SandboxCluster
 from harness.providers.sandbox.state import HOME_ENV, ProcRef, SandboxError
 
 READY_TIMEOUT = 30.0
-
-
-def install(provider: SandboxProvider) -> None:
-    provider.post_create.append(start)
 
 
 def start(cluster: SandboxCluster, spec: ClusterSpec) -> None:
@@ -35,6 +32,8 @@ def start(cluster: SandboxCluster, spec: ClusterSpec) -> None:
                 cluster.name,
                 "--runtime",
                 spec.runtime,
+                "--node-monitor-grace-period",
+                str(spec.node_monitor_grace_period),
             ],
             stdin=subprocess.DEVNULL,
             stdout=log,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 
 Version = tuple[int, int, int, int]
 
@@ -153,21 +152,6 @@ def known_tag(tag: str, latest: str) -> str:
     except ValueError:
         return latest
     return tag
-
-
-# The versions with a fixture manifest in fixtures/manifests/.
-FIXTURE_VERSIONS: tuple[str, ...] = ("v0.24.4", "v0.26.7", "v0.27.3", "v0.28.9")
-DEFAULT_VERSION = "v0.27.3"
-
-
-def fixture_manifest(tag: str) -> Path:
-    """``fixtures/manifests/kube-flannel-<tag>.yml`` in this repository."""
-    return (
-        Path(__file__).resolve().parents[3]
-        / "fixtures"
-        / "manifests"
-        / (f"kube-flannel-{tag}.yml")
-    )
 
 
 @dataclass(frozen=True)

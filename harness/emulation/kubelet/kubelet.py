@@ -20,6 +20,7 @@ import asyncio
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ class Kubelet:
         self.wake = asyncio.Event()
         self.status_wake = asyncio.Event()  # a container changed: re-check the network
         self._ready: tuple[bool, str, str] | None = None
+        self.last_heartbeat = time.monotonic()  # last status the node answered
 
     @property
     def name(self) -> str:
@@ -85,7 +87,13 @@ class Kubelet:
             except Exception:
                 log.exception("kubelet %s: sync failed", self.name)
 
+    def status_posted_lost(self) -> None:
+        """The node lifecycle controller overwrote our conditions: post them again."""
+        self._ready = None
+
     async def sync(self) -> None:
+        if self.node.record.stopped:  # powered off: this kubelet is not running
+            return
         if self.node.record.boot != self.boot:
             await self._rebooted()
         pods = self.store.list("pods", field_selector=f"spec.nodeName={self.name}")
@@ -134,7 +142,10 @@ class Kubelet:
             self.status_wake.clear()
 
     async def post_status(self) -> None:
+        if self.node.record.stopped:
+            return
         status = await self.runtime_call(["status"])
+        self.last_heartbeat = time.monotonic()
         ready = (
             bool(status["ready"]),
             status.get("reason", ""),

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.emulation.runtime.gofmt import go_marshal, go_unmarshal_object
+from harness.matrix import RUNTIMES  # the one list of runtimes
 
 __all__ = [
     "RUNTIMES",
@@ -34,7 +35,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-RUNTIMES = ("containerd-1.7", "containerd-1.6", "containerd-1.5", "crio", "dockershim")
 EXTENSIONS = (".conf", ".conflist", ".json")
 _ERR_INVALID = "invalid cni config"
 _ERR_NOT_INIT = "cni plugin not initialized"

@@ -1,4 +1,5 @@
-"""A sandbox node: run argv lists, read and write files, reboot, testinfra ``Host``.
+"""A sandbox node: run argv lists, read and write files, reboot, stop/start, testinfra
+``Host`` (implements ``harness.providers.base.Node``).
 
 Commands enter the node's namespaces with util-linux ``nsenter`` (net, mount, uts, ipc,
 pid), so ``ps`` shows only the node's processes, ``hostname`` is the node's name and
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from cniscrub.node.command import CommandError, CommandResult, as_argv
 from harness.providers.sandbox.holders import marker_env
-from harness.providers.sandbox.state import NodeRecord, SandboxError
+from harness.providers.sandbox.state import NodeRecord, NodeStopped, SandboxError
 
 if TYPE_CHECKING:
     from testinfra.host import Host
@@ -65,6 +66,11 @@ class SandboxNode:
         if holder is None or not holder.alive():
             self._cluster.refresh()
             holder = self.record.holder
+            if self.record.stopped:
+                raise NodeStopped(
+                    f"node {self.name} is powered off; start it first "
+                    f"(cniscrub-lab start {self.name})"
+                )
             if holder is None or not holder.alive():
                 raise SandboxError(
                     f"node {self.name} is not running (its holder is gone); "
@@ -127,8 +133,14 @@ class SandboxNode:
     def reboot(self) -> None:
         self._cluster.reboot(self.name)
 
+    def stop(self) -> None:
+        self._cluster.stop(self.name)
+
+    def start(self) -> None:
+        self._cluster.start(self.name)
+
     @cached_property
     def host(self) -> Host:
-        from harness.providers.sandbox.testinfra_backend import host_for
+        from harness.providers.testinfra_backend import host_for
 
         return host_for(self)

@@ -1,8 +1,12 @@
-"""Create, find, reboot and delete sandbox clusters (kind-style names and semantics).
+"""Create, find, reboot, stop/start and delete sandbox clusters (kind-style names and
+semantics); implements ``harness.providers.base.Provider`` and ``Cluster``.
 
 Node names follow kind: ``<cluster>-control-plane``, ``<cluster>-worker``,
 ``<cluster>-worker2``, ... ``delete`` is idempotent like ``rm -f`` and touches only what
-the cluster record owns. A failed ``create`` removes everything it made.
+the cluster record owns. A failed ``create`` removes everything it made. Reboot, stop
+and start are the same two moves: SIGKILL the node's holder (every process of the node
+dies; /etc /opt /var upper dirs stay) and, except for stop, boot a fresh holder on the
+same upper dirs.
 
 >>> node_names("lab", 3)
 ['lab-control-plane', 'lab-worker', 'lab-worker2']
@@ -12,15 +16,19 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from harness.providers.base import ClusterSpec
+from cniscrub.node.command import CommandResult
+from harness.providers.base import Cluster, ClusterSpec, Node, Provider
 from harness.providers.sandbox import holders, underlay
-from harness.providers.sandbox.image import ensure_image, layer_dirs
+from harness.providers.sandbox.image import check_plugins, ensure_image, layer_dirs
 from harness.providers.sandbox.node import SandboxNode
 from harness.providers.sandbox.state import (
     ClusterDir,
@@ -31,12 +39,16 @@ from harness.providers.sandbox.state import (
     list_cluster_dirs,
     state_home,
 )
+from harness.providers.sandbox.teardown import recorded_processes, remove_cluster
 
 log = logging.getLogger(__name__)
 
 RUN_SIZE = "256m"
 # what kubeadm's prerequisites put in /etc/sysctl.d and a real boot applies again
 BOOT_SYSCTLS = {"net/ipv4/ip_forward": "1"}
+
+if TYPE_CHECKING:
+    from harness.providers.sandbox.gc import GcReport
 
 # called after a cluster's nodes are up (the control plane hooks in here)
 PostCreateHook = Callable[["SandboxCluster", ClusterSpec], None]
@@ -108,27 +120,70 @@ class SandboxCluster:
 
     def reboot(self, name: str) -> None:
         """SIGKILL the node's holder and boot a fresh one on the same upper dirs."""
+        self._power(name, off=True, on=True)
+
+    def stop(self, name: str) -> None:
+        """Power the node off: its holder (PID 1 of the node) and so every process of
+        the node is SIGKILLed; the upper dirs (/etc /opt /var) stay. Idempotent."""
+        self._power(name, off=True, on=False)
+
+    def start(self, name: str) -> None:
+        """Power a stopped node on: boots like after a reboot. Idempotent."""
+        self._power(name, off=False, on=True)
+
+    def _power(self, name: str, *, off: bool, on: bool) -> None:
         node = self.node(name)
         with self.dir.locked():
             self.refresh()
             rec = node.record
-            holders.kill([rec.holder, rec.keeper])
-            started = holders.start(
-                [node_spec(self, rec)], holders.NODE_NAMESPACES, self.id
-            )[0]
-            rec.holder, rec.keeper = started.holder, started.keeper
-            rec.boot += 1
-            underlay.connect(
-                self.fabric_pid, [underlay.Port(rec.index, rec.holder.pid, rec.address)]
-            )
-            self.dir.save(self.record)
-        log.info("rebooted %s (boot %d)", name, rec.boot)
+            if off:
+                holders.kill([rec.holder, rec.keeper])
+                rec.holder = rec.keeper = None
+                rec.stopped = True
+                self.dir.save(self.record)
+            if on and (rec.stopped or rec.holder is None or not rec.holder.alive()):
+                self._boot(rec)
+        log.info("%s %s (boot %d)", "powered" if on else "stopped", name, rec.boot)
+
+    def _boot(self, rec: NodeRecord) -> None:
+        started = holders.start(
+            [node_spec(self, rec)], holders.NODE_NAMESPACES, self.id
+        )
+        rec.holder, rec.keeper = started[0].holder, started[0].keeper
+        rec.boot += 1
+        rec.stopped = False
+        underlay.connect(
+            self.fabric_pid, [underlay.Port(rec.index, rec.holder.pid, rec.address)]
+        )
+        self.dir.save(self.record)
+
+    def run_cleaner(
+        self, node: Node, argv: Sequence[str], *, timeout: float = 300.0
+    ) -> CommandResult:
+        """The shipped cleaner inside the node: sandbox nodes see the host's /usr and
+        this interpreter's environment, so the installed ``cniscrub`` runs as is."""
+        return self.node(node.name).exec(
+            [sys.executable, "-m", "cniscrub", *argv], check=False, timeout=timeout
+        )
 
     def all_processes(self) -> list[ProcRef | None]:
-        refs: list[ProcRef | None] = [self.record.controlplane]
-        for rec in self.record.nodes:
-            refs += [rec.holder, rec.keeper]
-        return [*refs, self.record.fabric, self.record.fabric_keeper]
+        return recorded_processes(self.record)
+
+    def details(self) -> dict[str, Any]:
+        """What ``cniscrub-lab status`` shows beyond the protocol."""
+        return {
+            "id": self.id,
+            "api_url": self.record.api_url or None,
+            "nodes": {
+                n.name: {
+                    "running": bool(n.record.holder and n.record.holder.alive()),
+                    "stopped": n.record.stopped,
+                    "boot": n.record.boot,
+                    "holder_pid": n.record.holder.pid if n.record.holder else None,
+                }
+                for n in self._nodes
+            },
+        }
 
 
 def node_spec(cluster: SandboxCluster, rec: NodeRecord) -> str:
@@ -162,35 +217,59 @@ def node_spec(cluster: SandboxCluster, rec: NodeRecord) -> str:
 
 
 class SandboxProvider:
-    """Clusters of namespace nodes on this machine (needs root)."""
+    """Clusters of namespace nodes on this machine (needs root).
+
+    ``lifetime_owner``: a pid (e.g. the pytest run) recorded in every cluster this
+    provider creates, so ``cniscrub-lab gc`` removes them once that process is gone.
+    """
 
     name = "sandbox"
 
-    def __init__(self, home: Path | None = None) -> None:
+    def __init__(
+        self, home: Path | None = None, lifetime_owner: int | None = None
+    ) -> None:
         self.home = home or state_home()
-        self.post_create: list[PostCreateHook] = []
+        self.lifetime_owner = lifetime_owner
+        self.post_create: list[PostCreateHook] = [_start_control_plane]
+
+    def unavailable(self) -> str | None:
+        """Why sandbox clusters cannot run here, or None."""
+        if os.geteuid() != 0:
+            return "sandbox nodes need root (network namespaces, overlayfs)"
+        for tool in ("unshare", "nsenter", "ip", "iptables"):
+            if shutil.which(tool) is None:
+                return (
+                    f"`{tool}` is not installed "
+                    "(apt-get install util-linux iproute2 iptables)"
+                )
+        try:
+            check_plugins()
+        except SandboxError as exc:
+            return str(exc)
+        return None
 
     def create(
         self, spec: ClusterSpec, lifetime_owner: int | None = None
     ) -> SandboxCluster:
+        owner = lifetime_owner or self.lifetime_owner
         cdir = ClusterDir(spec.name, self.home)
         with cdir.locked():
             if cdir.exists():
-                old = SandboxCluster(cdir, cdir.load())
-                if any(r is not None and r.alive() for r in old.all_processes()):
+                old = cdir.load()
+                if any(r is not None and r.alive() for r in recorded_processes(old)):
                     raise SandboxError(
                         f"sandbox cluster {spec.name!r} already exists; "
                         f"run `cniscrub-lab down --name {spec.name}` first"
                     )
                 log.warning("removing the remains of crashed cluster %s", spec.name)
-                _remove(old)
+                remove_cluster(cdir, old)
             ensure_image(self.home, spec.cni_bin_set)
             record = ClusterRecord(
                 name=spec.name,
                 id=uuid.uuid4().hex,
                 created=time.time(),
                 cni_bin_set=spec.cni_bin_set,
-                lifetime_owner=ProcRef.of(lifetime_owner) if lifetime_owner else None,
+                lifetime_owner=ProcRef.of(owner) if owner else None,
             )
             record.nodes = [
                 NodeRecord(
@@ -209,9 +288,15 @@ class SandboxProvider:
                 for hook in self.post_create:
                     hook(cluster, spec)
             except BaseException:
-                _remove(cluster)
+                remove_cluster(cdir, record)
                 raise
         return cluster
+
+    def gc(self, everything: bool = False) -> GcReport:
+        """Remove crashed clusters (all with ``everything``); see :mod:`.gc`."""
+        from harness.providers.sandbox.gc import collect
+
+        return collect(self.home, everything)
 
     def get(self, name: str) -> SandboxCluster:
         cdir = ClusterDir(name, self.home)
@@ -220,17 +305,16 @@ class SandboxProvider:
     def list_clusters(self) -> list[str]:
         return [d.name for d in list_cluster_dirs(self.home) if d.exists()]
 
-    def delete(self, name: str) -> bool:
-        """Remove the cluster; True if something was there. Idempotent."""
+    def delete(self, name: str) -> None:
+        """Remove the cluster and everything it owns. Idempotent, like ``rm -f``."""
         cdir = ClusterDir(name, self.home)
         if not cdir.path.exists():
-            return False
+            return
         with cdir.locked():
             if cdir.exists():
-                _remove(SandboxCluster(cdir, cdir.load()))
+                remove_cluster(cdir, cdir.load())
             else:
                 shutil.rmtree(cdir.path, ignore_errors=True)
-        return True
 
 
 def _boot_all(cluster: SandboxCluster) -> None:
@@ -255,11 +339,16 @@ def _boot_all(cluster: SandboxCluster) -> None:
     )
 
 
-def _remove(cluster: SandboxCluster) -> None:
-    """Kill every process of the cluster, then delete its state directory."""
-    holders.kill(cluster.all_processes())
-    from harness.providers.sandbox.gc import kill_marked, unmount_under
+def _start_control_plane(cluster: SandboxCluster, spec: ClusterSpec) -> None:
+    """The API stand-in, controllers and kubelets (see harness.emulation.controlplane)."""
+    from harness.emulation.controlplane.hook import start
 
-    kill_marked({cluster.id})
-    unmount_under(cluster.dir.path)
-    shutil.rmtree(cluster.dir.path, ignore_errors=True)
+    start(cluster, spec)
+
+
+if TYPE_CHECKING:  # mypy holds the sandbox to the protocols
+
+    def _conforms(p: SandboxProvider, c: SandboxCluster, n: SandboxNode) -> None:
+        _p: Provider = p
+        _c: Cluster = c
+        _n: Node = n

@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from harness.providers.base import NodeNotRunning, ProviderError
+
 OWNER = "cniscrub-lab"
 MARKER_ENV = "CNISCRUB_LAB_CLUSTER"
 HOME_ENV = "CNISCRUB_LAB_HOME"
@@ -31,8 +33,12 @@ DEFAULT_HOME = Path("/run/cniscrub-lab")
 _FORBIDDEN_PARENTS = (Path("/etc"), Path("/opt"), Path("/var"))
 
 
-class SandboxError(RuntimeError):
+class SandboxError(ProviderError):
     """A sandbox cluster could not be built, found or changed."""
+
+
+class NodeStopped(SandboxError, NodeNotRunning):
+    """The sandbox node is powered off (``stop``); ``start`` it first."""
 
 
 def state_home() -> Path:
@@ -81,6 +87,7 @@ class NodeRecord:
     holder: ProcRef | None = None  # PID 1 of the node's pid namespace
     keeper: ProcRef | None = None  # the `unshare` parent (also in the node's netns)
     boot: int = 0
+    stopped: bool = False  # powered off with ``stop`` (holder gone on purpose)
 
 
 @dataclass

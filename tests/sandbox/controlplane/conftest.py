@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.kube import find_kubectl
-from harness.providers.sandbox import SandboxCluster
+from harness.providers.base import Cluster
 
 BRIDGE_CONFLIST = """{"cniVersion": "0.3.1", "name": "cbr0", "plugins": [
  {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": false,
@@ -15,7 +15,7 @@ BRIDGE_CONFLIST = """{"cniVersion": "0.3.1", "name": "cbr0", "plugins": [
 
 
 @pytest.fixture(scope="module")
-def cp_cluster(cluster_factory_module) -> SandboxCluster:  # type: ignore[no-untyped-def]
+def cp_cluster(cluster_factory_module) -> Cluster:  # type: ignore[no-untyped-def]
     if find_kubectl() is None:
         pytest.skip(
             "kubectl not found on PATH or $KUBECTL (scripts/bootstrap.sh installs it)"

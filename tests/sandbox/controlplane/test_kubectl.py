@@ -9,14 +9,14 @@ import sys
 import pytest
 
 from harness.kube import api_client, kubectl, kubectl_json
-from harness.providers.sandbox import SandboxCluster
+from harness.providers.base import Cluster
 from harness.wait import until
 
 pytestmark = pytest.mark.sandbox
 
 
 def test_nodes_registered_with_pod_cidrs_and_addresses(
-    cp_cluster: SandboxCluster,
+    cp_cluster: Cluster,
 ) -> None:
     nodes = {
         n["metadata"]["name"]: n
@@ -33,7 +33,7 @@ def test_nodes_registered_with_pod_cidrs_and_addresses(
         assert obj["metadata"]["labels"]["kubernetes.io/hostname"] == node.name
 
 
-def test_nodes_not_ready_without_cni_config(cp_cluster: SandboxCluster) -> None:
+def test_nodes_not_ready_without_cni_config(cp_cluster: Cluster) -> None:
     # the kubelet's wording for containerd without a CNI config (go-cni ErrCNINotInitialized)
     # fact: flannel-footprint.md §3.5 "No conflist left"
     node = kubectl_json(cp_cluster, "get", "node", cp_cluster.nodes[0].name)
@@ -45,7 +45,7 @@ def test_nodes_not_ready_without_cni_config(cp_cluster: SandboxCluster) -> None:
     )
 
 
-def test_annotate_label_and_status_patch(cp_cluster: SandboxCluster) -> None:
+def test_annotate_label_and_status_patch(cp_cluster: Cluster) -> None:
     name = cp_cluster.nodes[1].name
     kubectl(
         cp_cluster,
@@ -83,7 +83,7 @@ def test_annotate_label_and_status_patch(cp_cluster: SandboxCluster) -> None:
     kubectl(cp_cluster, "label", "node", name, "role-")
 
 
-def test_official_client_sees_the_same_cluster(cp_cluster: SandboxCluster) -> None:
+def test_official_client_sees_the_same_cluster(cp_cluster: Cluster) -> None:
     from kubernetes import client
 
     core = client.CoreV1Api(api_client(cp_cluster))
@@ -93,7 +93,7 @@ def test_official_client_sees_the_same_cluster(cp_cluster: SandboxCluster) -> No
     assert [n.metadata.name for n in worker] == [names[1]]
 
 
-def test_kubeconfig_command_prints_a_usable_path(cp_cluster: SandboxCluster) -> None:
+def test_kubeconfig_command_prints_a_usable_path(cp_cluster: Cluster) -> None:
     out = subprocess.run(
         [
             sys.executable,
@@ -111,7 +111,7 @@ def test_kubeconfig_command_prints_a_usable_path(cp_cluster: SandboxCluster) -> 
     assert out.stdout.strip() == str(cp_cluster.kubeconfig)
 
 
-def test_unknown_image_is_err_image_pull(cp_cluster: SandboxCluster) -> None:
+def test_unknown_image_is_err_image_pull(cp_cluster: Cluster) -> None:
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from harness.kube import kubectl, kubectl_json
-from harness.providers.sandbox import SandboxCluster
+from harness.providers.base import Cluster
 from harness.wait import until
 from tests.sandbox.controlplane.conftest import BRIDGE_CONFLIST
 
@@ -37,7 +37,7 @@ def _pod(name: str, node: str, **spec: object) -> str:
     )
 
 
-def _running_ip(cluster: SandboxCluster, name: str) -> str:
+def _running_ip(cluster: Cluster, name: str) -> str:
     def ip() -> str:
         st = kubectl_json(cluster, "get", "pod", name)["status"]
         return st.get("podIP", "") if st.get("phase") == "Running" else ""
@@ -46,7 +46,7 @@ def _running_ip(cluster: SandboxCluster, name: str) -> str:
 
 
 def test_pods_get_ips_from_real_bridge_and_reach_each_other(
-    cp_cluster: SandboxCluster,
+    cp_cluster: Cluster,
 ) -> None:
     node = cp_cluster.nodes[1]
     node.write_file(
@@ -85,7 +85,7 @@ def test_pods_get_ips_from_real_bridge_and_reach_each_other(
 
 
 def test_invalid_conflist_sorted_first_keeps_pod_pending(
-    cp_cluster: SandboxCluster,
+    cp_cluster: Cluster,
 ) -> None:
     # containerd (go-cni) fails the whole load on an invalid file sorted first
     # fact: harness-anchors.md §5 "Which file a runtime uses"
@@ -119,7 +119,7 @@ def test_invalid_conflist_sorted_first_keeps_pod_pending(
 
 
 def test_daemonset_runs_everywhere_and_stops_when_deleted(
-    cp_cluster: SandboxCluster,
+    cp_cluster: Cluster,
 ) -> None:
     ds = {
         "apiVersion": "apps/v1",

@@ -9,6 +9,7 @@ import pytest
 from flannel_lab import NETCONF, Lab, Node, link, save, wait_for
 
 from harness.emulation.flannel.trafficmgr_nft import parse_listed_table
+from harness.matrix import flannel_versions, versions_since
 
 pytestmark = pytest.mark.sandbox
 NET, POD = "10.244.0.0/16", "10.244.1.0/24"
@@ -57,7 +58,7 @@ def nft_rules(
     return parse_listed_table(node.ns(["nft", "list", "table", family, table]).stdout)
 
 
-@pytest.mark.parametrize("version", ["v0.24.4", "v0.26.7", "v0.27.3", "v0.28.9"])
+@pytest.mark.parametrize("version", flannel_versions())
 def test_iptables_rules_exact(lab: Lab, version: str) -> None:
     n1, _ = lab.nodes
     n1.start_flanneld(version, NETCONF)
@@ -139,7 +140,7 @@ def test_shutdown_residue_iptables(
         assert "iptables (ipv4): cleaning-up before exiting flannel..." in n1.log()
 
 
-@pytest.mark.parametrize("version", ["v0.26.7", "v0.27.3", "v0.28.9"])
+@pytest.mark.parametrize("version", versions_since("v0.25.0"))  # nft mode (§2.5)
 def test_nftables_mode_rules_and_shutdown(lab: Lab, version: str) -> None:
     # fact: flannel-footprint.md §2.5 (tables, rules), §2.6 (v0.25-v0.26 delete tables)
     n1, _ = lab.nodes

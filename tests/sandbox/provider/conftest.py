@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from harness.providers.sandbox import SandboxCluster
-from harness.providers.sandbox.gc import marked_processes, namespaces_of
+from harness.providers.sandbox.teardown import marked_processes, namespaces_of
 
 
-def cluster_footprint(cluster: SandboxCluster) -> dict[str, object]:
+def cluster_footprint(cluster: Any) -> dict[str, object]:
     """Everything a cluster holds on the machine, by ownership."""
     pids = [pid for pid, cid in marked_processes().items() if cid == cluster.id]
     return {

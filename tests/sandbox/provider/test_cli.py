@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -13,10 +15,13 @@ pytestmark = pytest.mark.sandbox
 NAME = "pt-cli"
 
 
-def lab(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def lab(
+    *args: str, check: bool = True, home: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CNISCRUB_LAB_HOME": str(home)} if home else None
     return subprocess.run(
         [sys.executable, "-m", "harness.cli.main", *args],
-        capture_output=True, text=True, timeout=120, check=check,
+        capture_output=True, text=True, timeout=120, check=check, env=env,
     )  # fmt: skip
 
 
@@ -51,8 +56,6 @@ def test_cli_lifecycle() -> None:
 
 
 def test_missing_plugins_give_a_clear_message(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    import os
-
     env = {**os.environ, "CNISCRUB_LAB_CNI_PLUGINS": str(tmp_path),
            "CNISCRUB_LAB_HOME": str(tmp_path / "home")}  # fmt: skip
     out = subprocess.run(
@@ -62,3 +65,36 @@ def test_missing_plugins_give_a_clear_message(tmp_path) -> None:  # type: ignore
     assert out.returncode == 1
     assert "apt-get install containernetworking-plugins" in out.stderr
     assert not (tmp_path / "home" / "clusters" / "pt-noplug" / "cluster.json").exists()
+
+
+def test_full_node_names_find_their_cluster(tmp_path: Path) -> None:
+    """issue 10: `up --name barx`, then `exec barx-worker -- hostname` (no --name),
+    `reboot barx-worker`, `stop`/`start`, and `exec worker --name barx -- ...`.
+    (A state home of its own: no `lab` cluster there, whatever the machine runs.)"""
+    name = "pt-barx"
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return lab(*args, check=check, home=tmp_path / "home")
+
+    try:
+        run("up", "--name", name, "--nodes", "2", "--no-control-plane")
+        out = run("exec", f"{name}-worker", "--", "hostname")
+        assert out.stdout.strip() == f"{name}-worker"
+        late = run("exec", "worker", "--name", name, "--", "hostname")
+        assert late.stdout.strip() == f"{name}-worker"  # --name after NODE is read
+        run("reboot", f"{name}-worker")
+        run("stop", f"{name}-worker")
+        down = json.loads(run("status", "--name", name, "--json").stdout)[0]
+        assert (down["nodes"][1]["running"], down["nodes"][1]["stopped"]) == (
+            False,
+            True,
+        )
+        off = run("exec", f"{name}-worker", "--", "true", check=False)
+        assert off.returncode == 1 and "powered off" in off.stderr
+        run("start", f"{name}-worker")
+        up = json.loads(run("status", "--name", name, "--json").stdout)[0]
+        assert up["nodes"][1]["running"] and up["nodes"][1]["boot"] == 2
+        short = run("exec", "worker", "--", "true", check=False)  # no `lab` cluster
+        assert short.returncode == 1 and f"{name}: {name}-control-plane" in short.stderr
+    finally:
+        run("down", "--name", name)

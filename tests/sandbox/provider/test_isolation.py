@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
-
-from harness.providers.sandbox import SandboxCluster
 
 pytestmark = pytest.mark.sandbox
 
 
-def test_hostname_is_the_node_name(cluster: SandboxCluster) -> None:
+def test_hostname_is_the_node_name(cluster: Any) -> None:
     for node in cluster.nodes:
         assert node.exec(["hostname"]).stdout.strip() == node.name
     assert socket.gethostname() not in {n.name for n in cluster.nodes}
 
 
-def test_kind_style_node_names(cluster: SandboxCluster) -> None:
+def test_kind_style_node_names(cluster: Any) -> None:
     names = [n.name for n in cluster.nodes]
     assert names[0] == f"{cluster.name}-control-plane"
     assert names[1:3] == [f"{cluster.name}-worker", f"{cluster.name}-worker2"]
@@ -26,7 +25,7 @@ def test_kind_style_node_names(cluster: SandboxCluster) -> None:
 
 
 def test_cni_conf_written_in_one_node_is_invisible_elsewhere(
-    cluster: SandboxCluster,
+    cluster: Any,
 ) -> None:
     a, b = cluster.nodes[0], cluster.nodes[1]
     path = "/etc/cni/net.d/99-isolation-probe.conflist"
@@ -39,13 +38,13 @@ def test_cni_conf_written_in_one_node_is_invisible_elsewhere(
         a.exec(["rm", "-f", path])
 
 
-def test_host_cni_state_does_not_leak_into_nodes(cluster: SandboxCluster) -> None:
+def test_host_cni_state_does_not_leak_into_nodes(cluster: Any) -> None:
     node = cluster.nodes[1]
     assert node.exec(["ls", "-A", "/etc/cni/net.d"]).stdout == ""
     assert node.exec(["ls", "-A", "/var/lib/cni"]).stdout == ""
 
 
-def test_link_created_in_a_node_exists_only_there(cluster: SandboxCluster) -> None:
+def test_link_created_in_a_node_exists_only_there(cluster: Any) -> None:
     a, b = cluster.nodes[0], cluster.nodes[1]
     a.exec(["ip", "link", "add", "probe0", "type", "bridge"])
     try:
@@ -56,20 +55,20 @@ def test_link_created_in_a_node_exists_only_there(cluster: SandboxCluster) -> No
         a.exec(["ip", "link", "del", "probe0"])
 
 
-def test_ps_shows_only_the_nodes_processes(cluster: SandboxCluster) -> None:
+def test_ps_shows_only_the_nodes_processes(cluster: Any) -> None:
     out = cluster.nodes[0].exec(["ps", "-eo", "pid,comm"]).stdout.split("\n")[1:]
     pids = [int(line.split()[0]) for line in out if line.strip()]
     assert 1 in pids and len(pids) < 10, out
 
 
-def test_reference_cni_plugins_in_opt_cni_bin(cluster: SandboxCluster) -> None:
+def test_reference_cni_plugins_in_opt_cni_bin(cluster: Any) -> None:
     # like a kubeadm node with the kubernetes-cni package (fact: harness-anchors.md §8)
     listing = set(cluster.nodes[0].exec(["ls", "/opt/cni/bin"]).stdout.split())
     assert {"bridge", "host-local", "loopback", "portmap"} <= listing
     assert "flannel" not in listing
 
 
-def test_node_api_errors_carry_argv_and_output(cluster: SandboxCluster) -> None:
+def test_node_api_errors_carry_argv_and_output(cluster: Any) -> None:
     from cniscrub.node.command import CommandError
 
     with pytest.raises(CommandError) as err:
@@ -80,5 +79,5 @@ def test_node_api_errors_carry_argv_and_output(cluster: SandboxCluster) -> None:
         cluster.nodes[0].exec("ls /")  # type: ignore[arg-type]
 
 
-def test_exec_passes_input(cluster: SandboxCluster) -> None:
+def test_exec_passes_input(cluster: Any) -> None:
     assert cluster.nodes[0].exec(["cat"], input="hello").stdout == "hello"

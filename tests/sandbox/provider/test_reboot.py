@@ -7,15 +7,15 @@ the netns is destroyed, /etc/cni/net.d, /opt/cni/bin and /var/lib/cni survive).
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from harness.providers.sandbox import SandboxCluster
+import pytest
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.destructive]
 
 
 @pytest.fixture
-def small(cluster_factory) -> SandboxCluster:  # type: ignore[no-untyped-def]
+def small(cluster_factory) -> Any:  # type: ignore[no-untyped-def]
     return cluster_factory(nodes=2)
 
 
@@ -49,7 +49,7 @@ def _dirty(node) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_reboot_wipes_kernel_state_and_run_but_keeps_disk(
-    small: SandboxCluster,
+    small: Any,
 ) -> None:
     node = small.nodes[1]
     _dirty(node)
@@ -74,7 +74,7 @@ def test_reboot_wipes_kernel_state_and_run_but_keeps_disk(
     assert small.node(node.name).record.boot == 1
 
 
-def test_node_works_after_reboot(small: SandboxCluster) -> None:
+def test_node_works_after_reboot(small: Any) -> None:
     node, other = small.nodes[1], small.nodes[0]
     node.reboot()
     node.reboot()
@@ -83,9 +83,34 @@ def test_node_works_after_reboot(small: SandboxCluster) -> None:
     other.exec(["ping", "-c", "1", "-W", "2", node.address], timeout=10)
 
 
-def test_reboot_seen_by_another_process(
-    small: SandboxCluster, sandbox_provider
-) -> None:  # type: ignore[no-untyped-def]
+def test_reboot_seen_by_another_process(small: Any, sandbox_provider) -> None:  # type: ignore[no-untyped-def]
     same = sandbox_provider.get(small.name)
     small.nodes[1].reboot()
     assert same.nodes[1].exec(["hostname"]).stdout.strip() == small.nodes[1].name
+
+
+def test_stop_kills_every_process_of_the_node_and_keeps_its_disk(small: Any) -> None:
+    from harness.providers.sandbox.state import ProcRef
+    from harness.providers.sandbox.teardown import marked_processes, namespaces_of
+
+    node, other = small.nodes[1], small.nodes[0]
+    _dirty(node)
+    holder = node.record.holder
+    node_procs = [
+        ProcRef.of(pid)
+        for pid in marked_processes()
+        if namespaces_of([pid]) & namespaces_of([node.pid])
+    ]
+    assert len(node_procs) >= 3  # keeper, holder, the sleep (and nsenter'd children)
+    node.stop()
+    assert not holder.alive()
+    assert small.node(node.name).record.stopped
+    assert [p.pid for p in node_procs if p.alive()] == []  # gone (or zombies)
+    upper = small.state_dir / "nodes" / node.name / "upper"
+    assert (upper / "etc/cni/net.d/10-flannel.conflist").exists()  # disk kept
+    assert other.exec(["true"]).ok  # the other nodes run on
+    node.start()
+    assert node.record.boot == 1 and not node.record.stopped
+    assert node.host.file("/etc/cni/net.d/10-flannel.conflist").exists
+    assert not node.host.file("/run/flannel/subnet.env").exists
+    node.exec(["ping", "-c", "1", "-W", "2", other.address], timeout=10)

@@ -10,13 +10,14 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from harness.providers import make_provider
 from harness.providers.base import ClusterSpec
-from harness.providers.sandbox import SandboxProvider
-from harness.providers.sandbox.gc import marked_processes, namespaces_in_use
 from harness.providers.sandbox.state import ClusterDir
+from harness.providers.sandbox.teardown import marked_processes, namespaces_in_use
 
 pytestmark = pytest.mark.sandbox
 
@@ -41,7 +42,7 @@ def _probe(cluster) -> tuple[str, set[str], Path]:  # type: ignore[no-untyped-de
     return cluster.id, fp["namespaces"], cluster.state_dir  # type: ignore[return-value]
 
 
-def test_down_removes_everything(sandbox_provider: SandboxProvider) -> None:
+def test_down_removes_everything(sandbox_provider: Any) -> None:
     cluster = sandbox_provider.create(
         ClusterSpec(name="pt-down", nodes=3, control_plane=False)
     )
@@ -50,9 +51,10 @@ def test_down_removes_everything(sandbox_provider: SandboxProvider) -> None:
         ["ip", "netns", "add", "cni-pod"]
     )  # a pod netns inside the node
     probe = _probe(cluster)
-    assert sandbox_provider.delete("pt-down") is True
+    sandbox_provider.delete("pt-down")
+    assert "pt-down" not in sandbox_provider.list_clusters()
     _assert_gone(*probe)
-    assert sandbox_provider.delete("pt-down") is False  # idempotent, like rm -f
+    sandbox_provider.delete("pt-down")  # idempotent, like rm -f
 
 
 def test_failed_test_still_tears_down(pytester: pytest.Pytester) -> None:
@@ -89,10 +91,10 @@ def test_gc_removes_remains_of_a_sigkilled_run(tmp_path: Path) -> None:
     script = textwrap.dedent(
         """
         import os, sys, time
+        from harness.providers import make_provider
         from harness.providers.base import ClusterSpec
-        from harness.providers.sandbox import SandboxProvider
-        c = SandboxProvider().create(ClusterSpec(name="pt-crash", nodes=2, control_plane=False),
-                                     lifetime_owner=os.getpid())
+        c = make_provider("sandbox", lifetime_owner=os.getpid()).create(
+            ClusterSpec(name="pt-crash", nodes=2, control_plane=False))
         c.nodes[0].exec(["sh", "-c", "sleep 300 &"])
         print(c.id, flush=True)
         time.sleep(300)
@@ -105,7 +107,7 @@ def test_gc_removes_remains_of_a_sigkilled_run(tmp_path: Path) -> None:
         assert proc.stdout is not None
         cluster_id = proc.stdout.readline().strip()
         assert cluster_id, "the crashing run did not start its cluster"
-        cluster = SandboxProvider().get("pt-crash")
+        cluster = make_provider("sandbox").get("pt-crash")
         probe = _probe(cluster)
     finally:
         proc.send_signal(signal.SIGKILL)
@@ -124,7 +126,7 @@ def test_gc_removes_remains_of_a_sigkilled_run(tmp_path: Path) -> None:
     _assert_gone(*probe)
 
 
-def test_gc_keeps_a_running_cluster(sandbox_provider: SandboxProvider) -> None:
+def test_gc_keeps_a_running_cluster(sandbox_provider: Any) -> None:
     from harness.providers.sandbox import gc
 
     sandbox_provider.create(ClusterSpec(name="pt-live", nodes=1, control_plane=False))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,9 +10,9 @@ import yaml
 
 from harness.emulation.flannel.image import FlannelCNIPluginImage, FlannelImage
 from harness.emulation.images import resolve
+from harness.matrix import flannel_versions, manifest_path
 
-MANIFESTS = Path(__file__).resolve().parents[3] / "fixtures" / "manifests"
-VERSIONS = ["v0.24.4", "v0.26.7", "v0.27.3", "v0.28.9"]
+VERSIONS = flannel_versions()
 
 # fact: flannel-footprint.md §1.4 (images per tag)
 IMAGES = {
@@ -37,7 +36,7 @@ IMAGES = {
 
 
 def load(version: str) -> dict[str, dict[str, Any]]:
-    docs = yaml.safe_load_all((MANIFESTS / f"kube-flannel-{version}.yml").read_text())
+    docs = yaml.safe_load_all(manifest_path(version).read_text())
     return {d["kind"]: d for d in docs if d}
 
 

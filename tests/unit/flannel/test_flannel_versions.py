@@ -5,15 +5,14 @@ from __future__ import annotations
 import pytest
 
 from harness.emulation.flannel.versions import (
-    FIXTURE_VERSIONS,
     Install,
     Shutdown,
     cni_plugin_version,
-    fixture_manifest,
     flannel_version,
     missing_subnet_env_error,
     parse_version,
 )
+from harness.matrix import flannel_versions, manifest_path
 
 ERR = "open /run/flannel/subnet.env: no such file or directory"
 
@@ -134,5 +133,5 @@ def test_parse_version_orders_flannel_builds() -> None:
 def test_fixture_versions_error_after_uninstall(tag: str, expected: str) -> None:
     v = flannel_version(tag)
     assert v.subnet_env_missing_error == expected
-    assert fixture_manifest(tag).is_file()
-    assert tag in FIXTURE_VERSIONS
+    assert manifest_path(tag).is_file()
+    assert tag in flannel_versions()

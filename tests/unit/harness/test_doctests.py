@@ -14,7 +14,12 @@ MODULES = [
     "harness.emulation.kubelet.podstatus",
     "harness.emulation.controlplane.nodes",
     "harness.flannel_install",
+    "harness.providers",
     "harness.providers.sandbox.provider",
+    "harness.matrix",
+    "harness.matrix_params",
+    "harness.cli.nodes",
+    "harness.emulation.controlplane.nodelifecycle",
     "harness.providers.sandbox.underlay",
     "harness.wait",
     *(

@@ -247,10 +247,11 @@ def test_command_results_and_errors() -> None:
 
 
 def test_cni_conf_is_the_manifests_configmap() -> None:
-    from harness.flannel_install import VERSIONS, cni_conf
+    from harness.flannel_install import cni_conf
+    from harness.matrix import flannel_versions
 
     # fact: flannel-footprint.md §1.2: cni-conf.json is the same in every version
-    confs = [cni_conf(v) for v in VERSIONS]
+    confs = [cni_conf(v) for v in flannel_versions()]
     assert all(c == confs[0] for c in confs)
     assert confs[0]["name"] == "cbr0"
     assert [p["type"] for p in confs[0]["plugins"]] == ["flannel", "portmap"]

@@ -1,8 +1,9 @@
-"""A pytest-testinfra backend that runs commands inside a sandbox node via nsenter.
+"""A pytest-testinfra backend that runs commands through any node's ``exec``.
 
 testinfra has no backend plug-in point (pytest-testinfra#10), so the backend is built
-directly and wrapped in a ``Host``; it resolves the node's current holder at every call,
-so the same ``Host`` keeps working across reboots.
+directly and wrapped in a ``Host`` (fact: harness-anchors.md §2). Every call goes through
+``Node.exec``, so the same ``Host`` keeps working across reboots (sandbox nodes resolve
+their current holder per call) and works for the light netns-only test nodes too.
 
 >>> node.host.interface("eth0").exists     # doctest: +SKIP
 True
@@ -18,13 +19,13 @@ from testinfra.backend.base import BaseBackend, CommandResult
 from testinfra.host import Host
 
 if TYPE_CHECKING:
-    from harness.providers.sandbox.node import SandboxNode
+    from harness.providers.base import Node
 
 
-class NsenterBackend(BaseBackend):
-    NAME = "nsenter"
+class NodeExecBackend(BaseBackend):
+    NAME = "node-exec"
 
-    def __init__(self, node: SandboxNode, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, node: Node, *args: Any, **kwargs: Any) -> None:
         self.node = node
         super().__init__(node.name, *args, **kwargs)
 
@@ -34,8 +35,8 @@ class NsenterBackend(BaseBackend):
         return self.result(res.rc, self.encode(cmd), res.stdout_bytes, res.stderr_bytes)
 
 
-def host_for(node: SandboxNode) -> Host:
-    backend = NsenterBackend(node)
+def host_for(node: Node) -> Host:
+    backend = NodeExecBackend(node)
     host = Host(backend)
     backend.set_host(host)
     return host
