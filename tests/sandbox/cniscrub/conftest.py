@@ -1,4 +1,5 @@
-"""Fixtures for cniscrub's real-kernel tests: throwaway sandbox nodes, always torn down.
+"""Fixtures for cniscrub's real-kernel tests: throwaway light nodes, always torn down
+(the leak check is the shared one in ``tests/sandbox/conftest.py``).
 
 Skips cleanly (with the reason) when not root or when ``ip netns`` is unusable.
 """
@@ -6,38 +7,11 @@ Skips cleanly (with the reason) when not root or when ``ip netns`` is unusable.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from csb_nodebuilder import CREATED, Node
-
-
-def _ours_left() -> tuple[list[str], list[str]]:
-    """Namespaces and mounts created by THIS process that still exist."""
-    netns = subprocess.run(
-        ["ip", "netns", "list"], capture_output=True, text=True, timeout=30, check=False
-    ).stdout
-    mounts = subprocess.run(
-        ["findmnt", "-rn"], capture_output=True, text=True, timeout=30, check=False
-    ).stdout
-    names = {ln.split()[0] for ln in netns.splitlines() if ln.strip()}
-    left = sorted(names & CREATED)
-    mnt = [ln for ln in mounts.splitlines() if any(f"/{n} " in ln for n in CREATED)]
-    return left, mnt
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _no_leaks() -> Iterator[None]:
-    """Every namespace (and its bind mount) we created is gone after the run."""
-    yield
-    if os.geteuid() != 0 or not shutil.which("ip"):
-        return
-    left, mounts = _ours_left()
-    assert not left, f"leaked namespaces: {left}"
-    assert not mounts, f"leaked mounts: {mounts}"
+from csb_nodebuilder import Node
 
 
 @pytest.fixture

@@ -149,7 +149,7 @@ def vxlan(node: Node, peers: int, dual: bool) -> None:
             f"neigh add {p} dev flannel.1 lladdr {mac} nud permanent",
             f"route add {p}/24 via {p} dev flannel.1 onlink",
         ]
-        node.exec(
+        node.net_exec(
             [
                 "bridge",
                 "fdb",
@@ -186,7 +186,7 @@ def vxlan(node: Node, peers: int, dual: bool) -> None:
             "route add fd00:10:244:2::/64 via fd00:10:244:2:: dev flannel-v6.1 onlink"
         ]
     if batch:
-        node.exec(["ip", "-batch", "-"], "\n".join(batch) + "\n")
+        node.net_exec(["ip", "-batch", "-"], input="\n".join(batch) + "\n")
 
 
 def udp(node: Node) -> None:
@@ -221,7 +221,7 @@ def host_gw(node: Node, peers: int) -> None:
         f"route add 10.244.{i + 2}.0/24 via 198.18.0.{i + 10} dev eth0"
         for i in range(peers)
     ]
-    node.exec(["ip", "-batch", "-"], "\n".join(lines) + "\n")
+    node.net_exec(["ip", "-batch", "-"], input="\n".join(lines) + "\n")
 
 
 def bridge_and_pods(node: Node, pods: int, dual: bool) -> list[str]:

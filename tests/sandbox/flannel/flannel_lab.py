@@ -1,10 +1,11 @@
-"""Two throwaway "nodes" for the Flannel emulation's real-kernel tests (test helper).
+"""Two throwaway light nodes for the Flannel emulation's real-kernel tests (test helper).
 
-Each node is a network namespace created here (``flt<pid>-<n>-nodeX``) with ``eth0`` on
+Each node is a :class:`harness.providers.light.LightNode` (it implements the ``Node``
+protocol) whose network namespace is ``flt<pid>-<n>-nodeX``, with ``eth0`` on
 198.18.0.0/15, linked to the other node by a veth pair; pods are further namespaces.
-Processes run through ``ip netns exec`` + :mod:`_nsexec` so that ``/run`` and
-``/var/lib/cni`` are the test's own directories. Everything is torn down in the
-finalizer, and the teardown asserts that no namespace or mount of the lab is left.
+Processes run with the node's file view (``LightNode.wrap``: ``/run`` and ``/var`` are
+the node's own, under its root). Everything is torn down in the finalizer; the shared
+leak check (``tests/sandbox/conftest.py``) sees every namespace made here.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cniscrub.node.command import CommandResult
+from harness.providers.light import LightNode, add_netns, del_netns
+
 REPO = Path(__file__).resolve().parents[3]
-NSEXEC = Path(__file__).with_name("_nsexec.py")
 PLUGINS = Path("/usr/lib/cni")
 _counter = itertools.count()
 
@@ -65,36 +68,22 @@ def wait_for(pred: Callable[[], Any], timeout: float = 15, what: str = "") -> An
         time.sleep(0.1)
 
 
-@dataclass
-class Node:
-    """One sandbox test node."""
+class Node(LightNode):
+    """One sandbox test node: a light node plus its Kubernetes identity."""
 
-    name: str
-    netns: str
-    root: Path
-    ip: str
-    ip6: str
-    pod_cidr: str
-    pod_cidr6: str
-    procs: list[subprocess.Popen[str]] = field(default_factory=list)
-
-    def ns(self, argv: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
-        """argv in the node's network namespace."""
-        return sh(["ip", "netns", "exec", self.netns, *argv], **kw)
-
-    def isolated(self, argv: list[str]) -> list[str]:
-        """argv prefix for the node's netns + private /run and /var/lib/cni."""
-        return [
-            "ip",
-            "netns",
-            "exec",
-            self.netns,
-            sys.executable,
-            str(NSEXEC),
-            str(self.root),
-            "--",
-            *argv,
-        ]
+    def __init__(
+        self,
+        name: str,
+        netns: str,
+        root: Path,
+        ip: str,
+        ip6: str,
+        pod_cidr: str,
+        pod_cidr6: str,
+    ) -> None:
+        super().__init__(name, root, address=ip, netns=netns)
+        self.ip6, self.pod_cidr, self.pod_cidr6 = ip6, pod_cidr, pod_cidr6
+        self.procs: list[subprocess.Popen[str]] = []
 
     @property
     def state(self) -> Path:
@@ -141,7 +130,7 @@ class Node:
         for f in (f"{self.state}.annotations.json", f"{self.state}.condition.json"):
             Path(f).unlink(missing_ok=True)
         log = open(self.root / "flanneld.log", "a")  # noqa: SIM115
-        argv = self.isolated(
+        argv = self.wrap(
             [
                 sys.executable,
                 "-m",
@@ -188,10 +177,8 @@ class Lab:
     netns: list[str] = field(default_factory=list)
 
     def add_netns(self, name: str) -> str:
-        full = f"{self.prefix}-{name}"
-        sh(["ip", "netns", "add", full])
+        full = add_netns(f"{self.prefix}-{name}")
         self.netns.append(full)
-        sh(["ip", "-n", full, "link", "set", "lo", "up"])
         return full
 
     def cni_path(self) -> Path:
@@ -208,19 +195,11 @@ class Lab:
                 if proc.poll() is None:
                     proc.kill()
                     proc.wait(timeout=10)
+        for node in self.nodes:
+            node.destroy()
         for name in reversed(self.netns):
-            sh(["ip", "netns", "del", name], check=False)
+            del_netns(name)
         shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-def netns_names() -> list[str]:
-    out = sh(["ip", "netns", "list"]).stdout
-    return sorted(line.split()[0] for line in out.splitlines() if line.strip())
-
-
-def lab_mounts(marker: str) -> list[str]:
-    out = sh(["findmnt", "-rn", "-o", "TARGET,SOURCE"]).stdout
-    return [line for line in out.splitlines() if marker in line]
 
 
 ANN = "flannel.alpha.coreos.com/"
@@ -256,19 +235,21 @@ def peer_of(node: Node, dual: bool = False) -> dict[str, str]:
 
 def ipj(node: Node, *args: str) -> Any:
     """``ip -j ...`` in the node, parsed."""
-    out = node.ns(["ip", "-j", *args]).stdout
+    out = node.net_exec(["ip", "-j", *args]).stdout
     return json.loads(out) if out.strip() else []
 
 
 def link(node: Node, name: str) -> dict[str, Any] | None:
-    out = node.ns(["ip", "-d", "-j", "link", "show", name], check=False)
-    return json.loads(out.stdout)[0] if out.returncode == 0 else None
+    out = node.net_exec(["ip", "-d", "-j", "link", "show", name], check=False)
+    return json.loads(out.stdout)[0] if out.ok else None
 
 
 def save(node: Node, table: str, family: int = 4) -> list[str]:
     cmd = "iptables-save" if family == 4 else "ip6tables-save"
     return [
-        ln for ln in node.ns([cmd, "-t", table]).stdout.splitlines() if "FLANNEL" in ln
+        ln
+        for ln in node.net_exec([cmd, "-t", table]).stdout.splitlines()
+        if "FLANNEL" in ln
     ]
 
 
@@ -279,7 +260,7 @@ def cni(
     cid: str,
     pod_ns: str,
     conf: dict[str, Any] | None = None,
-) -> subprocess.CompletedProcess[str]:
+) -> CommandResult:
     """Invoke the installed flannel launcher in the node like a runtime would."""
     exe = lab.cni_path() / "flannel"
     env_argv = [
@@ -291,7 +272,7 @@ def cni(
         f"CNI_PATH={lab.cni_path()}",
         str(exe),
     ]
-    return sh(node.isolated(env_argv), check=False, input=json.dumps(conf or CNI_CONF))
+    return node.exec(env_argv, check=False, input=json.dumps(conf or CNI_CONF))
 
 
 def install_plugin(lab: Lab, plugin_version: str) -> None:

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.sandbox
 def test_incompatible_device_is_recreated(lab: Lab) -> None:
     # fact: flannel-footprint.md §2.3 ("already exists with incompatible configuration")
     n1, _ = lab.nodes
-    n1.ns(
+    n1.net_exec(
         ["ip", "link", "add", "flannel.1", "type", "vxlan", "id", "2", "dstport", "0"]
     )
     n1.start_flanneld("v0.27.3", NETCONF)
@@ -36,8 +36,8 @@ def test_compatible_device_reused_and_foreign_network_addresses_removed(
     proc = n1.start_flanneld("v0.27.3", NETCONF)
     ifindex = link(n1, "flannel.1")["ifindex"]  # type: ignore[index]
     n1.stop(proc)
-    n1.ns(["ip", "addr", "add", "10.244.7.0/32", "dev", "flannel.1"])
-    n1.ns(["ip", "addr", "add", "192.0.2.1/32", "dev", "flannel.1"])
+    n1.net_exec(["ip", "addr", "add", "10.244.7.0/32", "dev", "flannel.1"])
+    n1.net_exec(["ip", "addr", "add", "192.0.2.1/32", "dev", "flannel.1"])
     n1.start_flanneld("v0.27.3", NETCONF)
     assert link(n1, "flannel.1")["ifindex"] == ifindex  # type: ignore[index]
     info = ipj(n1, "-4", "addr", "show", "dev", "flannel.1")[0]["addr_info"]
@@ -52,7 +52,7 @@ def test_vxlan_device_watch(lab: Lab, version: str, recreated: bool) -> None:
     n1, _ = lab.nodes
     n1.start_flanneld(version, NETCONF)
     mac = link(n1, "flannel.1")["address"]  # type: ignore[index]
-    n1.ns(["ip", "link", "del", "flannel.1"])
+    n1.net_exec(["ip", "link", "del", "flannel.1"])
     if recreated:
         wait_for(lambda: link(n1, "flannel.1"), 12, "flannel.1 recreated")
         assert link(n1, "flannel.1")["address"] == mac  # type: ignore[index]
@@ -73,8 +73,8 @@ def test_without_ip_masq_bridge_masquerades(lab: Lab) -> None:
     pod = lab.add_netns("pod-a")
     cid = "d" * 64
     proc = cni(lab, n1, "ADD", cid, pod)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    nat = n1.ns(["iptables-save", "-t", "nat"]).stdout
+    assert proc.rc == 0, proc.stdout + proc.stderr
+    nat = n1.net_exec(["iptables-save", "-t", "nat"]).stdout
     chain = [
         ln for ln in nat.splitlines() if ln.startswith("-A POSTROUTING -s 10.244.1.")
     ]
@@ -102,7 +102,7 @@ def test_healthz_and_readyz_v0289(lab: Lab) -> None:
         "for p in ('/healthz', '/readyz'):\n"
         "    print(u.urlopen('http://127.0.0.1:8081' + p, timeout=5).status)\n"
     )
-    out = n1.ns([sys.executable, "-c", code]).stdout.split()
+    out = n1.net_exec([sys.executable, "-c", code]).stdout.split()
     assert out == ["200", "200"]
 
 
@@ -110,7 +110,9 @@ def test_healthz_and_readyz_v0289(lab: Lab) -> None:
 def test_iface_flag_by_name_or_address(lab: Lab, iface: str) -> None:
     # fact: flannel-footprint.md §2.3 (VtepDevIndex = external interface, local = its IP)
     n1, _ = lab.nodes
-    n1.ns(["ip", "route", "del", "default"])  # --iface does not need a default route
+    n1.net_exec(
+        ["ip", "route", "del", "default"]
+    )  # --iface does not need a default route
     flags = ("--ip-masq", "--kube-subnet-mgr", f"--iface={iface}")
     n1.start_flanneld("v0.27.3", NETCONF, flags=flags)
     data = link(n1, "flannel.1")["linkinfo"]["info_data"]  # type: ignore[index]

@@ -43,7 +43,9 @@ def test_vxlan_device_attributes(lab: Lab) -> None:
     ]
     assert addrs == [("10.244.1.0", 32)]
     assert (
-        n1.ns(["cat", "/proc/sys/net/ipv6/conf/flannel.1/accept_ra"]).stdout.strip()
+        n1.net_exec(
+            ["cat", "/proc/sys/net/ipv6/conf/flannel.1/accept_ra"]
+        ).stdout.strip()
         == "0"
     )
 
@@ -92,7 +94,9 @@ def test_peer_neighbour_fdb_route_added_and_removed(lab: Lab) -> None:
     assert [(x["dst"], x["lladdr"], x["state"]) for x in neigh] == [
         ("10.244.2.0", mac2, ["PERMANENT"])
     ]
-    fdb = json.loads(n1.ns(["bridge", "-j", "fdb", "show", "dev", "flannel.1"]).stdout)
+    fdb = json.loads(
+        n1.net_exec(["bridge", "-j", "fdb", "show", "dev", "flannel.1"]).stdout
+    )
     assert [
         (f["mac"], f.get("dst"), f["flags"], f["state"]) for f in fdb if f.get("dst")
     ] == [(mac2, "198.18.0.2", ["self"], "permanent")]
@@ -104,7 +108,9 @@ def test_peer_neighbour_fdb_route_added_and_removed(lab: Lab) -> None:
         lambda: not any(r["dst"] == "10.244.2.0/24" for r in routes()), 10, "removal"
     )
     assert ipj(n1, "neigh", "show", "dev", "flannel.1") == []
-    fdb = json.loads(n1.ns(["bridge", "-j", "fdb", "show", "dev", "flannel.1"]).stdout)
+    fdb = json.loads(
+        n1.net_exec(["bridge", "-j", "fdb", "show", "dev", "flannel.1"]).stdout
+    )
     assert [f for f in fdb if f.get("dst")] == []
 
 
@@ -114,7 +120,7 @@ def test_restart_reuses_mac_from_annotation(lab: Lab) -> None:
     proc = n1.start_flanneld("v0.27.3", NETCONF)
     ann = n1.annotations()
     assert n1.stop(proc) == 0
-    n1.ns(["ip", "link", "del", "flannel.1"])
+    n1.net_exec(["ip", "link", "del", "flannel.1"])
     n1.start_flanneld("v0.27.3", NETCONF, annotations=ann)
     mac = json.loads(ann[ANN + "backend-data"])["VtepMAC"]
     assert link(n1, "flannel.1")["address"] == mac  # type: ignore[index]
@@ -131,7 +137,7 @@ def test_pod_cidr_missing_exits_with_error(lab: Lab) -> None:
         json.dumps({"node": {"metadata": {"name": "node1"}, "spec": {}}, "peers": []})
     )
     proc = subprocess.run(
-        n1.isolated(
+        n1.wrap(
             [
                 sys.executable,
                 "-m",

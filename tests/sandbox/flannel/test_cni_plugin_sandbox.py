@@ -43,10 +43,10 @@ def test_add_without_subnet_env_exact_error(
     install_plugin(lab, plugin)
     pod = lab.add_netns("pod-a")
     proc = cni(lab, n1, "ADD", "c" * 64, pod)
-    assert proc.returncode == 1
+    assert proc.rc == 1
     assert json.loads(proc.stdout)["msg"] == expected
     assert link(n1, "cni0") is None  # the bridge plugin was never reached
-    assert not (n1.root / "var-lib-cni" / "flannel").exists()
+    assert not (n1.root / "var/lib/cni" / "flannel").exists()
 
 
 def test_add_gives_pod_ip_on_cni0_and_scratch_file(lab: Lab) -> None:
@@ -57,7 +57,7 @@ def test_add_gives_pod_ip_on_cni0_and_scratch_file(lab: Lab) -> None:
     pod = lab.add_netns("pod-a")
     cid = "a" * 64
     proc = cni(lab, n1, "ADD", cid, pod)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.rc == 0, proc.stdout + proc.stderr
     result = json.loads(proc.stdout)
     ip = result["ips"][0]["address"]
     assert ip.startswith("10.244.1.") and ip.endswith("/24")
@@ -69,16 +69,16 @@ def test_add_gives_pod_ip_on_cni0_and_scratch_file(lab: Lab) -> None:
     ] == [("10.244.1.1", 24)]
     pod_addr = ipj_pod(lab, pod)
     assert ip.split("/")[0] in pod_addr
-    scratch = n1.root / "var-lib-cni" / "flannel" / cid
+    scratch = n1.root / "var/lib/cni" / "flannel" / cid
     assert stat.S_IMODE(scratch.stat().st_mode) == 0o600
     assert stat.S_IMODE(scratch.parent.stat().st_mode) == 0o700
     assert json.loads(scratch.read_text())["ipam"]["ranges"] == [
         [{"subnet": "10.244.1.0/24"}]
     ]
-    ipam_file = n1.root / "var-lib-cni" / "networks" / "cbr0" / ip.split("/")[0]
+    ipam_file = n1.root / "var/lib/cni" / "networks" / "cbr0" / ip.split("/")[0]
     assert ipam_file.exists()
     # DEL removes scratch + host-local file; bridge stays (§4)
-    assert cni(lab, n1, "DEL", cid, pod).returncode == 0
+    assert cni(lab, n1, "DEL", cid, pod).rc == 0
     assert not scratch.exists()
     assert not ipam_file.exists()
     assert link(n1, "cni0") is not None
@@ -92,9 +92,9 @@ def test_del_without_scratch_leaks_ipam(lab: Lab) -> None:
     pod = lab.add_netns("pod-a")
     cid = "b" * 64
     ip = json.loads(cni(lab, n1, "ADD", cid, pod).stdout)["ips"][0]["address"]
-    (n1.root / "var-lib-cni" / "flannel" / cid).unlink()
-    assert cni(lab, n1, "DEL", cid, pod).returncode == 0
-    assert (n1.root / "var-lib-cni" / "networks" / "cbr0" / ip.split("/")[0]).exists()
+    (n1.root / "var/lib/cni" / "flannel" / cid).unlink()
+    assert cni(lab, n1, "DEL", cid, pod).rc == 0
+    assert (n1.root / "var/lib/cni" / "networks" / "cbr0" / ip.split("/")[0]).exists()
 
 
 def ipj_pod(lab: Lab, pod_ns: str) -> str:
@@ -115,7 +115,7 @@ def test_cross_node_pod_ping_over_flannel_1(lab: Lab) -> None:
     ips = []
     for node, pod, cid in zip((n1, n2), pods, ("1" * 64, "2" * 64), strict=True):
         proc = cni(lab, node, "ADD", cid, pod)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert proc.rc == 0, proc.stdout + proc.stderr
         ips.append(json.loads(proc.stdout)["ips"][0]["address"].split("/")[0])
     assert ips[1].startswith("10.244.2.")
     wait_for(

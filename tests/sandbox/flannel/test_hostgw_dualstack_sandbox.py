@@ -54,7 +54,7 @@ def test_hostgw_routes_per_peer_and_recheck(lab: Lab) -> None:
     ips = []
     for node, pod, cid in zip((n1, n2), pods, ("1" * 64, "2" * 64), strict=True):
         proc = cni(lab, node, "ADD", cid, pod)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert proc.rc == 0, proc.stdout + proc.stderr
         ips.append(json.loads(proc.stdout)["ips"][0]["address"].split("/")[0])
     ping = sh(
         ["ip", "netns", "exec", pods[0], "ping", "-c", "1", "-W", "2", ips[1]],
@@ -62,7 +62,7 @@ def test_hostgw_routes_per_peer_and_recheck(lab: Lab) -> None:
         timeout=20,
     )
     assert ping.returncode == 0, ping.stdout
-    n1.ns(["ip", "route", "del", "10.244.2.0/24"])
+    n1.net_exec(["ip", "route", "del", "10.244.2.0/24"])
     wait_for(route, 15, "route re-added by the 10 s check")
     n1.write_state([])
     wait_for(lambda: not route(), 10, "route removed with the peer")
@@ -131,7 +131,7 @@ def test_dual_stack_pod_ping_v4_and_v6(lab: Lab) -> None:
     addrs: list[dict[int, str]] = []
     for node, pod, cid in zip((n1, n2), pods, ("1" * 64, "2" * 64), strict=True):
         proc = cni(lab, node, "ADD", cid, pod)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert proc.rc == 0, proc.stdout + proc.stderr
         ips = json.loads(proc.stdout)["ips"]
         addrs.append(
             {

@@ -24,7 +24,7 @@ def test_flanneld_with_api_standin(lab: Lab) -> None:
     n1, _ = lab.nodes
     out = n1.root / "nodes.json"
     log = open(n1.root / "kube.log", "w")  # noqa: SIM115
-    argv = n1.isolated(
+    argv = n1.wrap(
         [sys.executable, str(Path(__file__).with_name("_kube_node.py")), str(out)]
     )
     proc = subprocess.Popen(argv, stdout=log, stderr=log, cwd=REPO)

@@ -48,14 +48,16 @@ NFT_CONF = {**NETCONF, "EnableNFTables": True}
 
 
 def nft_tables(node: Node) -> list[str]:
-    out = node.ns(["nft", "list", "tables"]).stdout
+    out = node.net_exec(["nft", "list", "tables"]).stdout
     return sorted(line.strip() for line in out.splitlines() if "flannel" in line)
 
 
 def nft_rules(
     node: Node, family: str = "ip", table: str = "flannel-ipv4"
 ) -> dict[str, list[str]]:
-    return parse_listed_table(node.ns(["nft", "list", "table", family, table]).stdout)
+    return parse_listed_table(
+        node.net_exec(["nft", "list", "table", family, table]).stdout
+    )
 
 
 @pytest.mark.parametrize("version", flannel_versions())
@@ -71,7 +73,7 @@ def test_resync_readds_deleted_rule(lab: Lab) -> None:
     # fact: flannel-footprint.md §2.4 (5 s check; delete and re-add all)
     n1, _ = lab.nodes
     n1.start_flanneld("v0.27.3", NETCONF)
-    n1.ns(
+    n1.net_exec(
         [
             "iptables",
             "-t",
@@ -90,7 +92,7 @@ def test_resync_readds_deleted_rule(lab: Lab) -> None:
             "RETURN",
         ]
     )
-    n1.ns(
+    n1.net_exec(
         [
             "iptables",
             "-t",
@@ -148,7 +150,7 @@ def test_nftables_mode_rules_and_shutdown(lab: Lab, version: str) -> None:
     assert nft_tables(n1) == ["table ip flannel-ipv4", "table ip6 flannel-ipv6"]
     assert nft_rules(n1) == NFT
     assert nft_rules(n1, "ip6", "flannel-ipv6") == {}
-    listing = n1.ns(["nft", "list", "table", "ip", "flannel-ipv4"]).stdout
+    listing = n1.net_exec(["nft", "list", "table", "ip", "flannel-ipv4"]).stdout
     assert 'comment "rules for flannel-ipv4"' in listing
     assert 'comment "chain to manage traffic masquerading by flannel"' in listing
     assert "type nat hook postrouting priority srcnat" in listing
@@ -182,7 +184,7 @@ def test_v026_does_not_clean_other_mode(lab: Lab) -> None:
     # fact: flannel-footprint.md §2.6 (start-time cleanup only from v0.27.0)
     n1, _ = lab.nodes
     proc = n1.start_flanneld("v0.26.7", NETCONF)
-    n1.ns(["nft", "add", "table", "ip", "flannel-ipv4"])
+    n1.net_exec(["nft", "add", "table", "ip", "flannel-ipv4"])
     n1.stop(proc)  # v0.26 shutdown deletes only iptables rules in iptables mode
     n1.start_flanneld("v0.26.7", NETCONF)
     assert "table ip flannel-ipv4" in nft_tables(n1)

@@ -1,9 +1,13 @@
-"""Helpers for the runtime emulation's throwaway "node" (a private netns + temp dirs).
+"""Helpers for the runtime emulation's throwaway node: a light node (it implements the
+``Node`` protocol; see :mod:`harness.providers.light`) plus the runtime's own dirs.
 
-The node netns and every pod netns are bind mounts in a temporary directory (never
-the host's /run/netns); the CLI runs inside the node netns through ``nsenter --net``
-(no new mount namespace, so its netns mounts persist). The finalizer deletes every pod,
-the node netns (taking cni0 and veths with it) and unmounts the temp netns dirs.
+The runtime's dirs (conf, bin, cache, state, pod netns, IPAM) are temporary
+directories handed to it through ``CNISCRUB_RUNTIME_*`` variables. Pod network
+namespaces are bind mounts in the temporary netns dir (never the host's /run/netns), so
+the runtime CLI runs in the node's network namespace through ``nsenter --net`` only (no
+mount namespace of its own: the pod netns mounts it makes must outlive the command, as
+they do under a real runtime). The finalizer deletes every pod and the node (taking
+cni0 and veths with it) and unmounts the temp netns dir.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from harness.providers.light import LightNode
 
 REPO = Path(__file__).resolve().parents[3]
 PLUGINS = ("bridge", "host-local", "loopback", "portmap")
@@ -53,33 +58,37 @@ def conflist(name: str, data_dir: Path, *extra: dict[str, Any], **bridge: Any) -
     )
 
 
-@dataclass
-class Node:
-    """A node netns plus the emulated runtime's dirs."""
+class Node(LightNode):
+    """A light node plus the emulated runtime's dirs under ``dirs``."""
 
-    root: Path
-    ns_path: str
-    env: dict[str, str] = field(default_factory=dict)
+    def __init__(self, name: str, dirs: Path, env: dict[str, str]) -> None:
+        super().__init__(name, dirs / "root")
+        self.dirs = dirs
+        self.env = env
+
+    @property
+    def ns_path(self) -> str:
+        return f"/run/netns/{self.ns}"
 
     @property
     def conf(self) -> Path:
-        return self.root / "conf"
+        return self.dirs / "conf"
 
     @property
     def bin(self) -> Path:
-        return self.root / "bin"
+        return self.dirs / "bin"
 
     @property
     def cache(self) -> Path:
-        return self.root / "cache"
+        return self.dirs / "cache"
 
     @property
     def netns_dir(self) -> Path:
-        return self.root / "netns"
+        return self.dirs / "netns"
 
     @property
     def ipam(self) -> Path:
-        return self.root / "ipam"
+        return self.dirs / "ipam"
 
     def cli(self, *args: str) -> dict[str, Any]:
         """Run the runtime CLI inside the node netns; return its JSON object."""
@@ -104,5 +113,5 @@ class Node:
 
     def links(self) -> list[str]:
         """Link names in the node netns."""
-        out = self.run_in(self.ns_path, "ip", "-o", "link", "show").stdout
+        out = self.net_exec(["ip", "-o", "link", "show"]).stdout
         return [line.split(": ")[1].split("@")[0] for line in out.splitlines()]
