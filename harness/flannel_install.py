@@ -54,12 +54,17 @@ def _ready(obj: dict[str, Any], type_: str = "Ready") -> bool:
     )
 
 
-def install(cluster: HasKubeconfig, manifest: Path, timeout: float = 60.0) -> None:
+def install(
+    cluster: HasKubeconfig, manifest: Path, timeout: float | None = None
+) -> None:
     """``kubectl apply -f`` and wait until Flannel runs on every node. Idempotent: on
     a cluster where Flannel runs it changes nothing; after ``kubectl delete -f`` (or a
-    cleaner run) it installs Flannel again over whatever the nodes kept."""
+    cleaner run) it installs Flannel again over whatever the nodes kept. The default
+    wait is the cluster's ``install_timeout`` if it has one (kind pulls images: 300 s),
+    else 60 s."""
     kubectl(cluster, "apply", "-f", str(manifest))
-    wait_up(cluster, timeout)
+    default = float(getattr(cluster, "install_timeout", 60.0))
+    wait_up(cluster, timeout if timeout is not None else default)
 
 
 def wait_up(cluster: HasKubeconfig, timeout: float = 60.0) -> None:

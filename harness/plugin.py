@@ -110,9 +110,32 @@ def _sigterm_as_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt("SIGTERM")
 
 
-def open_provider(name: str, keep: bool) -> Provider:
-    """The named provider, skipping the test with its reason where it cannot run."""
-    options: dict[str, Any] = {"lifetime_owner": None if keep else os.getpid()}
+# pytest-kind's options (when it is installed) -> the kind provider's parameters
+PYTEST_KIND_OPTIONS = {
+    "kind_bin": "kind_bin",
+    "kind_kubectl_bin": "kubectl_bin",
+    "kind_image": "kind_image",
+}
+
+
+def provider_options(config: pytest.Config) -> dict[str, Any]:
+    """Options for any provider from the command line: pytest-kind's flags, given."""
+    found = {
+        ours: config.getoption(theirs, default=None)
+        for theirs, ours in PYTEST_KIND_OPTIONS.items()
+    }
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def open_provider(
+    name: str, keep: bool, extra: dict[str, Any] | None = None
+) -> Provider:
+    """The named provider, skipping the test with its reason where it cannot run;
+    ``extra`` options reach only providers whose constructor takes them."""
+    options: dict[str, Any] = {
+        "lifetime_owner": None if keep else os.getpid(),
+        **(extra or {}),
+    }
     try:
         accepted = inspect.signature(provider_class(name)).parameters
         provider = make_provider(
@@ -132,7 +155,10 @@ def _keep(config: pytest.Config) -> bool:
 
 @pytest.fixture(scope="session")
 def provider(request: pytest.FixtureRequest) -> Provider:
-    return open_provider(request.config.getoption("provider"), _keep(request.config))
+    config = request.config
+    return open_provider(
+        config.getoption("provider"), _keep(config), provider_options(config)
+    )
 
 
 @pytest.fixture(scope="session")

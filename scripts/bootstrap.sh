@@ -44,5 +44,27 @@ fi
 # with the exact reason, is not tried again for a day, and stays emulated.
 .venv/bin/cniscrub-lab images build --flannel-version v0.27.3 --flannel-version all \
   --retry-after 86400 || true
+# The kind provider's tests: a Docker engine the harness starts in a network namespace
+# of its own (Debian's docker.io; any installed dockerd will do) and debootstrap for its
+# base image. Services are never started by the install (policy-rc.d), so nothing runs
+# in the host's namespace. Failure here only makes those tests skip with the reason.
+lab=()
+command -v dockerd >/dev/null 2>&1 || lab+=(docker.io)
+command -v debootstrap >/dev/null 2>&1 || lab+=(debootstrap)
+if [ "${#lab[@]}" -gt 0 ]; then
+  echo "bootstrap: apt-get install ${lab[*]} (services not started)" >&2
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
+  apt-get update -qq || true
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${lab[@]}" >/dev/null || echo "bootstrap: could not install ${lab[*]}" >&2
+fi
+# the lab engine's base image: a debootstrap root filesystem, built once per machine
+# (~40 s, ~145 MB in /var/cache/cniscrub) and reused
+.venv/bin/python -m harness.docker_lab.base_image >/dev/null \
+  || echo "bootstrap: no lab base image; the lab Docker engine tests will skip" >&2
 
 echo "bootstrap: ready (.venv/bin/cniscrub, .venv/bin/cniscrub-lab)" >&2

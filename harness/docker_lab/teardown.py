@@ -26,8 +26,8 @@ from harness.docker_lab.engine import (
     engines_home,
 )
 from harness.providers.sandbox import holders
-from harness.providers.sandbox.gc import unmount_under
 from harness.providers.sandbox.state import ProcRef
+from harness.providers.sandbox.teardown import unmount_under
 
 log = logging.getLogger(__name__)
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -170,3 +170,23 @@ def collect(home: Path | None = None, everything: bool = False) -> list[str]:
             remove_engine(state_dir, record)
             removed.append(record.id)
     return removed
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m harness.docker_lab.teardown [--all]``: collect crashed lab engines."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(
+        prog="python -m harness.docker_lab.teardown",
+        description="Remove lab Docker engines whose owner is gone (--all: every one).",
+    )
+    parser.add_argument("--all", action="store_true", help="remove running ones too")
+    args = parser.parse_args(argv)
+    for engine_id in collect(everything=args.all):
+        sys.stdout.write(f"removed lab engine {engine_id}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

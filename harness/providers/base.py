@@ -52,14 +52,6 @@ class NodeNotRunning(RuntimeError):
     """The node is powered off (or gone): nothing can run on it until ``start()``."""
 
 
-class ProviderError(RuntimeError):
-    """A provider could not be found, imported, or asked to do something."""
-
-
-class NodeNotRunning(RuntimeError):
-    """The node is powered off (or gone): nothing can run on it until ``start()``."""
-
-
 @runtime_checkable
 class Node(Protocol):
     """One cluster node, whatever it is made of."""

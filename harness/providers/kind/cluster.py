@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 class KindTestCluster:
     """One kind cluster created (or found) by :class:`KindProvider`."""
 
+    #: how long a CNI install may take here (image pulls from a registry);
+    #: ``harness.flannel_install.install`` uses it as its default wait
+    install_timeout = cni.ROLLOUT_TIMEOUT
+
     def __init__(
         self, provider: KindProvider, kind: KindCluster, state_dir: Path
     ) -> None:
@@ -38,6 +42,7 @@ class KindTestCluster:
         self._state_dir = state_dir
         self.kubectl = Kubectl(str(kind.kubectl_path), self.kubeconfig, provider.runner)
         self._loaded: set[str] = set()
+        self._nodes: list[KindNode] | None = None
 
     def __repr__(self) -> str:
         return f"<kind cluster {self.name}>"

@@ -23,14 +23,28 @@ from typing import Any
 
 import yaml
 
-from harness.providers.base import ProviderError
+from harness.providers.base import NODE_MONITOR_GRACE_PERIOD, ProviderError
 
 API_VERSION = "kind.x-k8s.io/v1alpha4"
 POD_SUBNET = "10.244.0.0/16"
+# kind applies a patch only to the kubeadm objects of its apiVersion; kubeadm's
+# v1beta3 takes extraArgs as a map, v1beta4 (Kubernetes >= 1.31) as a name/value list
+_GRACE_PATCHES = (
+    "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\n"
+    "controllerManager:\n  extraArgs:\n    node-monitor-grace-period: {grace}\n",
+    "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n"
+    "controllerManager:\n  extraArgs:\n  - name: node-monitor-grace-period\n"
+    "    value: {grace}\n",
+)
 
 
-def kind_config(nodes: int, node_image: str | None = None) -> dict[str, Any]:
-    """The config for a cluster of ``nodes`` nodes (the first is the control plane)."""
+def kind_config(
+    nodes: int,
+    node_image: str | None = None,
+    node_monitor_grace_period: float = NODE_MONITOR_GRACE_PERIOD,
+) -> dict[str, Any]:
+    """The config for a cluster of ``nodes`` nodes (the first is the control plane);
+    a non-default grace period goes to kube-controller-manager through kubeadm."""
     if nodes < 1:
         raise ProviderError(
             "a kind cluster needs at least one node (its control plane)"
@@ -40,17 +54,33 @@ def kind_config(nodes: int, node_image: str | None = None) -> dict[str, Any]:
     if node_image:
         for node in node_list:
             node["image"] = node_image
-    return {
+    config: dict[str, Any] = {
         "kind": "Cluster",
         "apiVersion": API_VERSION,
         "networking": {"disableDefaultCNI": True, "podSubnet": POD_SUBNET},
         "nodes": node_list,
     }
+    if node_monitor_grace_period != NODE_MONITOR_GRACE_PERIOD:
+        grace = f"{node_monitor_grace_period:g}s"
+        config["kubeadmConfigPatches"] = [p.format(grace=grace) for p in _GRACE_PATCHES]
+    return config
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (kubeadm patches) as literal blocks, as kind's docs write."""
+
+
+_Dumper.add_representer(
+    str,
+    lambda d, s: d.represent_scalar(
+        "tag:yaml.org,2002:str", s, style="|" if "\n" in s else None
+    ),
+)
 
 
 def render(config: dict[str, Any]) -> str:
     """YAML text in the order kind's docs write it (kind, apiVersion first)."""
-    return yaml.safe_dump(config, sort_keys=False, default_flow_style=False)
+    return yaml.dump(config, Dumper=_Dumper, sort_keys=False, default_flow_style=False)
 
 
 def node_names(cluster: str, config: dict[str, Any]) -> list[str]:

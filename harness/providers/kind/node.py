@@ -98,7 +98,10 @@ class KindNode:
         self.ops.stop()
 
     def start(self) -> None:
-        """Power on (``docker start``), then wait until the kubelet posted Ready."""
+        """Power on (``docker start``), then wait until the kubelet posted Ready.
+        Idempotent: a running node is left alone."""
+        if self.ops.status() == "running":
+            return
         kubectl = self._cluster.kubectl
         before = heartbeats(kubectl)
         self.ops.start()

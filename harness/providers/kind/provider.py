@@ -116,7 +116,9 @@ class KindProvider:
     # -- Provider -----------------------------------------------------------------
 
     def create(self, spec: ClusterSpec) -> KindTestCluster:
-        config = kind_config(spec.nodes)
+        config = kind_config(
+            spec.nodes, node_monitor_grace_period=spec.node_monitor_grace_period
+        )
         text = render(config)
         wanted = {"owner": OWNER, "config": text, "image": self.kind_image}
         kind = self._kind_cluster(spec.name)

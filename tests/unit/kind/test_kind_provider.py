@@ -300,3 +300,24 @@ def test_get_finds_only_our_clusters_and_rewrites_a_missing_kubeconfig(
     with pytest.raises(ProviderError, match="no kind cluster 'nope'"):
         provider.get("nope")
     assert not (provider.home / "nope").exists()
+
+
+def test_pytest_kinds_flags_reach_the_kind_provider() -> None:
+    from harness.plugin import provider_options
+
+    given = {
+        "kind_bin": "/opt/kind",
+        "kind_kubectl_bin": "/opt/kubectl",
+        "kind_image": None,
+    }
+
+    class Config:
+        def getoption(self, name: str, default: object = None) -> object:
+            return given.get(name, default)
+
+    assert provider_options(Config()) == {  # type: ignore[arg-type]
+        "kind_bin": "/opt/kind",
+        "kubectl_bin": "/opt/kubectl",
+    }
+    provider = KindProvider(**provider_options(Config()))  # type: ignore[arg-type]
+    assert (provider.kind_bin, provider.kubectl_bin) == ("/opt/kind", "/opt/kubectl")

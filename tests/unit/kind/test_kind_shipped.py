@@ -77,6 +77,23 @@ def test_kind_config_uses_only_kinds_v1alpha4_fields(nodes: int) -> None:
     )
 
 
+def test_a_short_node_monitor_grace_period_reaches_kubeadm() -> None:
+    """ClusterSpec.node_monitor_grace_period -> kube-controller-manager's flag, for
+    kubeadm v1beta3 (extraArgs map) and v1beta4 (name/value list)."""
+    assert "kubeadmConfigPatches" not in kind_config(2)
+    config = yaml.safe_load(render(kind_config(2, node_monitor_grace_period=3)))
+    assert set(config) <= KIND_FIELDS["cluster"]
+    patches = [yaml.safe_load(p) for p in config["kubeadmConfigPatches"]]
+    assert [p["apiVersion"] for p in patches] == [
+        "kubeadm.k8s.io/v1beta3",
+        "kubeadm.k8s.io/v1beta4",
+    ]
+    assert {p["kind"] for p in patches} == {"ClusterConfiguration"}
+    v1beta3, v1beta4 = (p["controllerManager"]["extraArgs"] for p in patches)
+    assert v1beta3 == {"node-monitor-grace-period": "3s"}
+    assert v1beta4 == [{"name": "node-monitor-grace-period", "value": "3s"}]
+
+
 @pytest.mark.parametrize("nodes", [1, 3, 12])
 def test_kind_node_names_are_the_sandbox_names(nodes: int) -> None:
     assert node_names("lab", kind_config(nodes)) == sandbox_node_names("lab", nodes)
