@@ -27,7 +27,7 @@ from harness.docker_lab.engine import (
 )
 from harness.providers.sandbox import holders
 from harness.providers.sandbox.state import ProcRef
-from harness.providers.sandbox.teardown import unmount_under
+from harness.providers.sandbox.teardown import marked_processes, unmount_under
 
 log = logging.getLogger(__name__)
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -113,18 +113,8 @@ def _ref(pid: int) -> ProcRef | None:
 
 def processes_marked(engine_id: str) -> list[int]:
     """Processes whose environment holds ``CNISCRUB_LAB_ENGINE=<engine_id>``."""
-    marker = f"{MARKER_ENV}={engine_id}".encode()
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            environ = Path(entry.path, "environ").read_bytes()
-        except OSError:
-            continue
-        if marker in environ.split(b"\0"):
-            found.append(int(entry.name))
-    return found
+    marked = marked_processes(MARKER_ENV)
+    return sorted(pid for pid, mark in marked.items() if mark == engine_id)
 
 
 def _cgroup_dirs(parent: str) -> list[Path]:

@@ -30,6 +30,7 @@ from harness.providers.kind import availability, cni
 from harness.providers.kind.cluster import KindTestCluster
 from harness.providers.kind.commands import Runner, run
 from harness.providers.kind.config import kind_config, node_names, render
+from harness.providers.kind.node import CLUSTER_LABEL
 
 log = logging.getLogger(__name__)
 OWNER = "cniscrub-kind"
@@ -152,7 +153,7 @@ class KindProvider:
         have = sorted(
             c.name
             for c in self.docker().containers.list(
-                all=True, filters={"label": f"io.x-k8s.kind.cluster={name}"}
+                all=True, filters={"label": f"{CLUSTER_LABEL}={name}"}
             )
         )
         same = all(recorded.get(k) == v for k, v in wanted.items())

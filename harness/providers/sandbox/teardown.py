@@ -24,7 +24,6 @@ from harness.providers.sandbox.state import (
 )
 
 log = logging.getLogger(__name__)
-_MARKER = MARKER_ENV.encode() + b"="
 NAMESPACE_KINDS = ("net", "mnt", "uts", "pid", "ipc")
 
 
@@ -47,8 +46,10 @@ def remove_cluster(cdir: ClusterDir, record: ClusterRecord) -> list[int]:
     return killed
 
 
-def marked_processes() -> dict[int, str]:
-    """pid -> cluster id, for every process carrying the ownership marker."""
+def marked_processes(marker: str = MARKER_ENV) -> dict[int, str]:
+    """pid -> cluster id, for every process carrying the ownership marker (another
+    marker variable, e.g. the lab Docker engine's, may be named)."""
+    prefix = marker.encode() + b"="
     found: dict[int, str] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -58,8 +59,8 @@ def marked_processes() -> dict[int, str]:
         except OSError:
             continue
         for var in environ.split(b"\0"):
-            if var.startswith(_MARKER):
-                found[int(entry.name)] = var[len(_MARKER) :].decode(errors="replace")
+            if var.startswith(prefix):
+                found[int(entry.name)] = var[len(prefix) :].decode(errors="replace")
                 break
     return found
 
