@@ -94,6 +94,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     parametrize_matrix(metafunc)
 
 
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The random order's seed, even under ``-q`` (which hides pytest-randomly's
+    header line): a failure seen in one order can be replayed."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if config.pluginmanager.hasplugin("randomly") and isinstance(seed, int):
+        terminalreporter.write_line(
+            f"random test order: --randomly-seed={seed} replays it "
+            "(-p no:randomly: file order)"
+        )
+
+
 _MAIN_PID = os.getpid()
 
 

@@ -212,3 +212,9 @@ def test_options_restrict_the_matrix(pytester: pytest.Pytester) -> None:
             "test_explicit_parametrize_wins[mine]",
         ]
     )
+
+
+def test_random_order_seed_is_printed_even_with_q(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_a():\n    pass\n")
+    result = pytester.runpytest("-q", "-p", "randomly", "--randomly-seed=7")
+    result.stdout.fnmatch_lines(["random test order: --randomly-seed=7 replays it*"])
