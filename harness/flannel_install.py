@@ -61,13 +61,13 @@ def install(
     a cluster where Flannel runs it changes nothing; after ``kubectl delete -f`` (or a
     cleaner run) it installs Flannel again over whatever the nodes kept. The default
     wait is the cluster's ``install_timeout`` if it has one (kind pulls images: 300 s),
-    else 60 s."""
+    else 120 s (bounded; generous for a loaded machine)."""
     kubectl(cluster, "apply", "-f", str(manifest))
-    default = float(getattr(cluster, "install_timeout", 60.0))
+    default = float(getattr(cluster, "install_timeout", 120.0))
     wait_up(cluster, timeout if timeout is not None else default)
 
 
-def wait_up(cluster: HasKubeconfig, timeout: float = 60.0) -> None:
+def wait_up(cluster: HasKubeconfig, timeout: float = 120.0) -> None:
     """Every node Ready with Flannel's NetworkUnavailable=False/FlannelIsUp condition,
     the DaemonSet's pods Ready on all of them and, where the nodes can be read,
     ``/run/flannel/subnet.env`` written. (After ``kubectl delete -f`` the FlannelIsUp

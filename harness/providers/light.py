@@ -23,16 +23,15 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
 import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cniscrub.node.command import CommandError, CommandResult, as_argv
+from cniscrub.node.command import CommandResult, as_argv
+from harness.providers.execution import run_entering
 
 if TYPE_CHECKING:
     from testinfra.host import Host
@@ -158,29 +157,15 @@ class LightNode:
         timeout: float,
         env: dict[str, str] | None,
     ) -> CommandResult:
-        data = input.encode() if isinstance(input, str) else input
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            proc = subprocess.Popen(
-                host_argv,
-                stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                env={**os.environ, **(env or {})},
-                start_new_session=True,
-            )
-            note = f"on light node {self.name}"
-            try:
-                proc.communicate(data, timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                note, check = f"{note}, timed out after {timeout}s", True
-            out.seek(0)
-            err.seek(0)
-            result = CommandResult(args, proc.returncode, out.read(), err.read())
-        if check and not result.ok:
-            raise CommandError(result, note)
-        return result
+        return run_entering(
+            args,
+            host_argv,
+            where=f"light node {self.name}",
+            input=input,
+            check=check,
+            timeout=timeout,
+            env={**os.environ, **(env or {})},
+        )
 
     def path(self, path: str) -> Path:
         """Where a node path lives on the host (``/etc/x`` -> ``root/etc/x``)."""

@@ -11,15 +11,12 @@ every path resolves in the node's own view (/etc, /opt, /var overlays, private /
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import tempfile
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from cniscrub.node.command import CommandError, CommandResult, as_argv
+from harness.providers.execution import run_entering
 from harness.providers.sandbox.holders import marker_env
 from harness.providers.sandbox.state import NodeRecord, NodeStopped, SandboxError
 
@@ -92,32 +89,16 @@ class SandboxNode:
         env: dict[str, str] | None = None,
     ) -> CommandResult:
         args = as_argv(argv)
-        data = input.encode() if isinstance(input, str) else input
-        # files, not pipes: a daemon started by the command must not keep exec waiting
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            proc = subprocess.Popen(
-                self.nsenter_argv(args),
-                stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                env={**marker_env(self.cluster_id), **(env or {})},
-                cwd="/",
-                start_new_session=True,
-            )
-            try:
-                proc.communicate(data, timeout=timeout)
-                note = f"on node {self.name}"
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                note = f"on node {self.name}, timed out after {timeout}s"
-                check = True
-            out.seek(0)
-            err.seek(0)
-            result = CommandResult(args, proc.returncode, out.read(), err.read())
-        if check and not result.ok:
-            raise CommandError(result, note)
-        return result
+        return run_entering(
+            args,
+            self.nsenter_argv(args),
+            where=f"node {self.name}",
+            input=input,
+            check=check,
+            timeout=timeout,
+            env={**marker_env(self.cluster_id), **(env or {})},
+            cwd="/",
+        )
 
     def read_file(self, path: str) -> bytes:
         result = self.exec(["cat", "--", path], check=False)
