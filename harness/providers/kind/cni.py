@@ -15,7 +15,6 @@ covers every DaemonSet it defines (``kubectl rollout status``) and every node Re
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -88,11 +87,7 @@ def install(
         wait_rollout(kubectl, namespace, kind, name, rollout_timeout)
     wait_nodes_ready(
         kubectl,
-        node_names(cluster.nodes),
+        [node.name for node in cluster.nodes],
         timeout=ready_timeout,
         what=f"every node Ready after applying {manifest.name}",
     )
-
-
-def node_names(nodes: Iterable[Any]) -> list[str]:
-    return [n.name for n in nodes]

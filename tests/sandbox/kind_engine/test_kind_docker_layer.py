@@ -7,9 +7,11 @@ engine that leaves nothing behind, also after a crash."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from kind_lab import run_node_like, start_engine
@@ -19,6 +21,7 @@ from harness.docker_lab import teardown
 from harness.docker_lab.engine import OWNER_LABEL, LabEngine
 from harness.providers.base import NodeNotRunning
 from harness.providers.kind.docker_ops import ContainerOps
+from harness.providers.kind.node import KindNode
 from harness.providers.kind.provider import KindProvider
 
 pytestmark = [pytest.mark.sandbox]
@@ -106,6 +109,26 @@ def test_restart_empties_run_and_tmp_and_keeps_etc_and_var(
     assert node_like.read_file("/var/lib/cni/networks/cbr0/10.244.1.2") == b"x"
 
 
+def test_a_kind_node_on_this_container_has_testinfras_docker_host(
+    lab_engine: LabEngine, node_like: ContainerOps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``node.host`` is testinfra's ``docker://<node>`` (the docker CLI, DOCKER_HOST
+    from the environment; harness-anchors.md §2), seeing what the SDK layer wrote."""
+    if shutil.which("docker") is None:
+        pytest.skip("no docker CLI on PATH (testinfra's docker backend runs it)")
+    monkeypatch.setenv("DOCKER_HOST", lab_engine.url)
+    cluster = SimpleNamespace(docker=lab_engine.client())
+    node = KindNode(cluster, node_like.name, "worker")  # type: ignore[arg-type]
+    node.write_file("/etc/cni/net.d/10-flannel.conflist", '{"name": "cbr0"}')
+    conf = node.host.file("/etc/cni/net.d/10-flannel.conflist")
+    assert conf.exists and conf.content_string == '{"name": "cbr0"}'
+    assert node.host.run("id -u").stdout.strip() == "0"
+    assert (
+        node.exec(["cat", "/etc/cni/net.d/10-flannel.conflist"]).stdout
+        == conf.content_string
+    )
+
+
 def test_everything_made_carries_the_ownership_label(
     lab_engine: LabEngine, base_image: str, node_like: ContainerOps
 ) -> None:
@@ -190,3 +213,19 @@ def engine_base(engine: LabEngine) -> str:
     from harness.docker_lab.base_image import import_base
 
     return import_base(engine.client(), {OWNER_LABEL: engine.id})
+
+
+def test_an_engine_that_cannot_start_says_why_and_leaves_nothing(
+    lab_engine: LabEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the fixtures turn into a skip reason: dockerd's own last words."""
+    from harness.docker_lab.engine import EngineError
+
+    engine = LabEngine()
+    argv = engine.dockerd_argv()
+    monkeypatch.setattr(engine, "dockerd_argv", lambda: [*argv, "--no-such-flag"])
+    with pytest.raises(
+        EngineError, match=r"dockerd exited with \d+ while starting: .*no-such-flag"
+    ):
+        engine.start(timeout=30)
+    assert engine_leftovers(engine) == []

@@ -321,3 +321,27 @@ def test_pytest_kinds_flags_reach_the_kind_provider() -> None:
     }
     provider = KindProvider(**provider_options(Config()))  # type: ignore[arg-type]
     assert (provider.kind_bin, provider.kubectl_bin) == ("/opt/kind", "/opt/kubectl")
+
+
+def test_install_waits_for_every_workload_of_any_cni_manifest(
+    provider: KindProvider, world: KindWorld, tmp_path: Path
+) -> None:
+    """kube-router (swap scenarios) installs the same way: every DaemonSet and
+    Deployment the manifest defines is waited for, in its own namespace."""
+    manifest = tmp_path / "kube-router.yaml"
+    docs = [
+        ("v1", "ServiceAccount", "{name: kube-router, namespace: kube-system}"),
+        ("apps/v1", "DaemonSet", "{name: kube-router, namespace: kube-system}"),
+        ("apps/v1", "Deployment", "{name: helper}"),
+    ]
+    manifest.write_text(
+        "---\n".join(f"apiVersion: {a}\nkind: {k}\nmetadata: {m}\n" for a, k, m in docs)
+    )
+    cluster = provider.create(ClusterSpec(name="kt", nodes=1))
+    world.calls.clear()
+    cluster.install_cni(manifest, timeout=30)
+    rollouts = [c[3:8] for c in kind_calls(world) if "rollout" in c]
+    assert rollouts == [
+        ["-n", "kube-system", "rollout", "status", "daemonset/kube-router"],
+        ["-n", "default", "rollout", "status", "deployment/helper"],
+    ]
