@@ -14,29 +14,20 @@ rest is ``stderr``; the exit code is the container's.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import time
 from collections.abc import Sequence
 from typing import Any
 
-import yaml
-
-from cniscrub.deploy import manifest_text
 from cniscrub.node.command import CommandResult, as_argv
 from harness.providers.base import ProviderError
 from harness.providers.kind.commands import Kubectl
+from harness.providers.shipped_cleaner import CONTAINER, job_template
 from harness.wait import WaitTimeout, until
 
 HOST_ROOT = "/host"
-CONTAINER = "cniscrub"
 _ROOTED = ("plan", "apply", "verify")
-
-
-def template() -> dict[str, Any]:
-    job: dict[str, Any] = yaml.safe_load(manifest_text("job.yaml"))
-    return job
 
 
 def job_args(argv: Sequence[str]) -> list[str]:
@@ -59,7 +50,7 @@ def job_args(argv: Sequence[str]) -> list[str]:
 
 def job_for(node: str, argv: Sequence[str], image: str) -> dict[str, Any]:
     """The shipped Job, pinned to ``node``, running ``cniscrub <job_args(argv)>``."""
-    job = copy.deepcopy(template())
+    job = job_template()
     stamp = hashlib.sha256(f"{node} {argv} {time.time_ns()}".encode()).hexdigest()[:8]
     job["metadata"]["name"] = f"cniscrub-{args_verb(argv)}-{stamp}"
     pod = job["spec"]["template"]["spec"]

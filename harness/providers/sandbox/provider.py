@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import shutil
-import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -160,10 +159,13 @@ class SandboxCluster:
     def run_cleaner(
         self, node: Node, argv: Sequence[str], *, timeout: float = 300.0
     ) -> CommandResult:
-        """The shipped cleaner inside the node: sandbox nodes see the host's /usr and
-        this interpreter's environment, so the installed ``cniscrub`` runs as is."""
+        """The shipped cleaner inside the node: the command line of the Job in
+        ``deploy/job.yaml`` (its ``cniscrub`` console script, installed beside this
+        interpreter, which sandbox nodes see along with the host's /usr)."""
+        from harness.providers.shipped_cleaner import local_command
+
         return self.node(node.name).exec(
-            [sys.executable, "-m", "cniscrub", *argv], check=False, timeout=timeout
+            [*local_command(), *argv], check=False, timeout=timeout
         )
 
     def all_processes(self) -> list[ProcRef | None]:

@@ -19,6 +19,7 @@ MODULES = [
     "harness.providers.kind.config",
     "harness.providers.kind.commands",
     "harness.providers.kind.cleaner_job",
+    "harness.providers.shipped_cleaner",
     "cniscrub.deploy",
     "harness.matrix",
     "harness.matrix_params",

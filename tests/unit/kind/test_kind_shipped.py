@@ -218,6 +218,17 @@ def test_the_image_installs_the_command_line_the_job_runs() -> None:
     assert pyproject["project"]["scripts"]["cniscrub"] == "cniscrub.cli.main:main"
 
 
+def test_the_sandbox_runs_the_jobs_command_as_installed_here() -> None:
+    """Issue 15 item 4: the sandbox runs the Job's command line inside its nodes."""
+    from harness.providers.shipped_cleaner import job_command, local_command
+
+    (script,) = local_command()
+    assert Path(script).name == job_command()[0] == "cniscrub"
+    assert Path(script).parent == Path(sys.executable).parent
+    head = Path(script).read_text().splitlines()[0]
+    assert head.startswith("#!") and "python" in head  # pip's console-script wrapper
+
+
 def test_dockerfile_pins_its_base_and_builds_as_non_root() -> None:
     steps = dockerfile_instructions()
     base = [v for k, v in steps if k == "ARG" and v.startswith("BASE=")]
