@@ -129,6 +129,7 @@ class KindProvider:
                 spec.name, state, wanted, node_names(spec.name, config)
             )
             log.warning("reusing kept kind cluster %s (same config)", spec.name)
+            kind.ensure_kubectl()
             return KindTestCluster(self, kind, state)
         (state / "kind-config.yaml").write_text(text)
         (state / RECORD).write_text(json.dumps({**wanted, "created": time.time()}))
@@ -181,6 +182,7 @@ class KindProvider:
                 [str(kind.kind_path), "get", "kubeconfig", f"--name={name}"]
             ).check()
             Path(kind.kubeconfig_path).write_text(kubeconfig.stdout)
+        kind.ensure_kubectl()
         return KindTestCluster(self, kind, state)
 
     def list_clusters(self) -> list[str]:
