@@ -18,9 +18,9 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from cniscrub.apply.journal import Journal
 from cniscrub.apply.link_state import LinkState
 from cniscrub.errors import BackupError
+from cniscrub.journal.writer import Journal
 from cniscrub.node.rootfs import RootFS
 from cniscrub.node.runner import Runner
 from cniscrub.plan.model import Action
@@ -37,7 +37,7 @@ def _file(fs: RootFS, journal: Journal, a: Action, d: dict[str, Any]) -> dict[st
     if d["type"] == "symlink":
         out["link_target"] = fs.readlink(a.key)
     elif d["type"] == "file":
-        out.update(journal.keep_bytes(str(a.id), fs.read(a.key, limit=1 << 62)))
+        out.update(journal.keep_file(fs, a.key, str(a.id)))
     return out
 
 

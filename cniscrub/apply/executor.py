@@ -3,8 +3,11 @@ touching it, run each phase in batches, record every result, continue past failu
 
 Phases run in plan order: netfilter (one transaction per table and backend, then nft
 tables), routes, links (one group delete), files. If an object's backup fails, that
-object is not touched. Nothing here knows a CNI: every decision (what to delete, which
-directories may be removed) is in the plan. ``CNISCRUB_DEBUG_KILL_AT=<action id>``
+object is not touched. If the journal itself cannot be written (disk full, I/O error),
+the run stops: nothing more is touched and every remaining action is ``skipped``
+(:attr:`Executor.stopped` says why); what was done so far is fully backed up.
+Nothing here knows a CNI: every decision (what to delete, which directories may be
+removed) is in the plan. ``CNISCRUB_DEBUG_KILL_AT=<action id>``
 makes the process SIGKILL itself just before backing up that action (used to prove
 re-runs converge).
 
@@ -24,10 +27,10 @@ from typing import Any
 
 from cniscrub.apply import files_ops, netfilter, netlink_ops
 from cniscrub.apply.backup import backup
-from cniscrub.apply.journal import Journal
 from cniscrub.apply.link_state import LinkState
 from cniscrub.apply.result import ActionResult, Outcome, Status, from_error
 from cniscrub.errors import BackupError
+from cniscrub.journal.writer import Journal, JournalWriteError
 from cniscrub.node.rootfs import RootFS
 from cniscrub.node.runner import Runner
 from cniscrub.plan.model import Action, Plan
@@ -80,6 +83,7 @@ class Executor:
         self.links = links or LinkState()  # neighbours/FDB of the links (backup)
         self.link_groups = link_groups or {0}  # link groups in use when planned
         self._refs: dict[int, str] = {}  # action id -> journal ref of its backup
+        self.stopped: str | None = None  # why the run stopped early (journal failure)
 
     def run(
         self,
@@ -92,10 +96,13 @@ class Executor:
             start = time.monotonic()
             events: list[dict[str, Any]] = []
             ready = [a for a in group if self._backup(a, events, on_result)]
-            refs = self.journal.record_many(
-                events
-            )  # durable BEFORE anything is touched
-            self._refs.update(zip((a.id for a in ready), refs, strict=True))
+            if ready:
+                try:  # durable and read back BEFORE anything is touched
+                    refs = self.journal.record_many(events)
+                except JournalWriteError as exc:
+                    self._stop(str(exc), ready, on_result)
+                    continue
+                self._refs.update(zip((a.id for a in ready), refs, strict=True))
             backed_up = time.monotonic()
             if on_start is not None:
                 for a in ready:
@@ -111,14 +118,32 @@ class Executor:
             )
         return self.results
 
+    def _stop(
+        self, why: str, actions: list[Action], on_result: OnResult | None
+    ) -> None:
+        """The journal failed: ``actions`` (and every later one) are not touched."""
+        if self.stopped is None:
+            self.stopped = f"the journal cannot be written ({why}): the run stopped"
+        reason = "not touched: the journal could not record its backup"
+        self._report(
+            [ActionResult(a.id, a.target, Status.SKIPPED, reason) for a in actions],
+            on_result,
+        )
+
     def _backup(
         self, a: Action, events: list[dict[str, Any]], on_result: OnResult | None
     ) -> bool:
+        if self.stopped is not None:
+            self._stop(self.stopped, [a], on_result)
+            return False
         if a.id == self.kill_at:
             self.journal.record_many(events)
             os.kill(os.getpid(), signal.SIGKILL)
         try:
             payload = backup(self.fs, self.runner, self.journal, a, self.links)
+        except JournalWriteError as exc:
+            self._stop(str(exc), [a], on_result)
+            return False
         except BackupError as exc:
             res = ActionResult(
                 a.id, a.target, Status.FAILED, f"backup failed, not touched: {exc}"
@@ -149,7 +174,11 @@ class Executor:
         disk (see :meth:`Journal.record_many`)."""
         self.results += results
         events = [{"event": "result", **_event(r)} for r in results]
-        self.journal.record_many(events, durable=False)
+        if self.journal.broken is None:
+            try:
+                self.journal.record_many(events, durable=False)
+            except JournalWriteError as exc:  # the next backup would fail too: stop
+                self.stopped = f"the journal cannot be written ({exc}): the run stopped"
         if on_result:
             for r in results:
                 on_result(r)

@@ -1,11 +1,15 @@
-"""Replay a journal in reverse: put back every object an apply removed.
+"""Replay a journal in reverse: put back every object an apply removed -- and only
+what the journal can vouch for.
 
-Order: files (directories first), links (bridge before its veths) with their
-addresses/routes/neighbours/FDB, routes, nft tables, iptables chains with their rules,
-then jump rules at their original positions. Each step first checks whether the object
-already exists, so restore is idempotent. A veth whose pod netns still exists comes back
-with its pod-side name, MAC, addresses and routes; one whose netns is gone is reported
-as ``not restorable``.
+The journal is read and checked first (:mod:`cniscrub.journal.reader`); each backup must
+then pass :func:`cniscrub.apply.restore_checks.backup_problem`. A backup that fails is
+refused by name and its object is left as it is; an action that apply removed but
+whose backup is missing is reported. Everything else is restored in this order: files
+(directories first), links (bridge before its veths) with their addresses/routes/
+neighbours/FDB, routes, nft tables, iptables chains with their rules, then jump rules at
+their original positions. Each step first checks whether the object already exists, so
+restore is idempotent. A veth whose pod netns still exists comes back with its pod-side
+name, MAC, addresses and routes; one whose netns is gone is ``not restorable``.
 
 >>> restore_order([{"id": 1, "kind": "ipt_rule"}, {"id": 2, "kind": "file"}])[0]["id"]
 2
@@ -14,13 +18,16 @@ as ``not restorable``.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from cniscrub.apply import restore_links
-from cniscrub.apply.journal import Journal
+from cniscrub.apply.restore_checks import backup_problem
 from cniscrub.apply.result import ActionResult, Status
 from cniscrub.errors import CleanerError
 from cniscrub.inventory.iptables import parse, tool
+from cniscrub.journal import filestore
+from cniscrub.journal.reader import JournalView
 from cniscrub.node.rootfs import RootFS
 from cniscrub.node.runner import Runner
 
@@ -28,14 +35,16 @@ RANK = {"file": 0, "link": 1, "route": 2, "nft_table": 3, "ipt_chain": 4, "ipt_r
 
 
 def restore_order(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Plan actions in the order their objects come back."""
+
     def key(a: dict[str, Any]) -> tuple[int, int, int]:
-        pos = a.get("pos", 0)
+        pos = a.get("data", {}).get("resource", {}).get("data", {}).get("pos", 0)
         return (RANK[a["kind"]], -a["id"] if a["kind"] != "ipt_rule" else 0, pos)
 
     return sorted(actions, key=key)
 
 
-def _file(fs: RootFS, journal: Journal, p: dict[str, Any]) -> str:
+def _file(fs: RootFS, view: JournalView, p: dict[str, Any]) -> str:
     path = p["path"]
     if fs.lstat(path) is not None:
         return "noop"
@@ -48,7 +57,7 @@ def _file(fs: RootFS, journal: Journal, p: dict[str, Any]) -> str:
     elif p["type"] == "symlink":
         fs.symlink(path, p["link_target"])
     else:
-        fs.write(path, journal.bytes_of(p), p["mode"], p["uid"], p["gid"])
+        fs.write(path, filestore.chunks(p, view.blobs), p["mode"], p["uid"], p["gid"])
     return "restored"
 
 
@@ -82,13 +91,12 @@ def _ipt(runner: Runner, kind: str, d: dict[str, Any]) -> str:
 
 
 def _one(
-    journal: Journal, fs: RootFS, runner: Runner, a: dict[str, Any], p: dict[str, Any]
+    view: JournalView, fs: RootFS, runner: Runner, kind: str, p: dict[str, Any]
 ) -> tuple[str, str | None]:
     if p.get("gone"):
         return "noop", "was already gone at backup time"
-    kind = a["kind"]
     if kind == "file":
-        return _file(fs, journal, p), None
+        return _file(fs, view, p), None
     if kind == "nft_table":
         return _nft(runner, p), None
     if kind in ("ipt_chain", "ipt_rule"):
@@ -99,32 +107,99 @@ def _one(
 
 
 def _restore_one(
-    journal: Journal, fs: RootFS, runner: Runner, event: dict[str, Any], ref: str
+    view: JournalView,
+    fs: RootFS,
+    runner: Runner,
+    a: dict[str, Any],
+    backup: tuple[int, dict[str, Any]],
 ) -> ActionResult:
-    a, start = event["action"], time.monotonic()
+    line, event = backup
+    ref, start = f"journal.jsonl:{line}", time.monotonic()
+    why = backup_problem(event, a, view.blobs)
+    if why:
+        reason = f"journal.jsonl line {line} (backup of action {a['id']}): {why}; not restored"
+        return ActionResult(
+            a["id"], a["target"], Status.REFUSED, reason, 0.0, ref, "restore"
+        )
     try:
-        status, note = _one(journal, fs, runner, a, event["payload"])
+        status, note = _one(view, fs, runner, a["kind"], event["payload"])
     except (CleanerError, OSError, ValueError, KeyError) as exc:
         status, note = "failed", str(exc).splitlines()[0][:300]
     except Exception as exc:  # netlink errors: report, continue with the rest
         status, note = "failed", f"{type(exc).__name__}: {exc}"[:300]
     took = round(time.monotonic() - start, 6)
     return ActionResult(
-        a["id"], a["target"], Status(status), note, took, ref, tag="restore"
+        a["id"], a["target"], Status(status), note, took, ref, "restore"
     )
 
 
-def restore_journal(journal: Journal, fs: RootFS, runner: Runner) -> list[ActionResult]:
-    """Put back every backed-up object, in :func:`restore_order`; each result is
-    appended to the journal as a ``restore`` event."""
-    backups: dict[int, tuple[dict[str, Any], str]] = {}
-    for line, e in enumerate(journal.events(), 1):
-        if e.get("event") == "backup":
-            backups[e["action"]["id"]] = (e, f"journal.jsonl:{line}")
-    actions = restore_order([e["action"] for e, _ in backups.values()])
-    results = []
-    for a in actions:
-        result = _restore_one(journal, fs, runner, *backups[a["id"]])
-        results.append(result)
-        journal.record({"event": "restore", **result.to_json()})
-    return results
+@dataclass
+class RestoreReport:
+    """One restore run: a result per action it considered, and what in the journal
+    could not be used."""
+
+    results: list[ActionResult] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(r.ok for r in self.results)
+
+
+def _missing(view: JournalView, backed_up: set[int]) -> list[ActionResult]:
+    """Actions apply reports as removed whose backup the journal does not hold."""
+    out = []
+    actions = {a["id"]: a for a in view.plan["actions"]}
+    for line, e in view.of("result"):
+        aid = e.get("action")
+        if not isinstance(aid, int) or aid in backed_up or aid not in actions:
+            continue
+        if e.get("status") != "applied":
+            continue
+        why = view.untrusted.get(aid, "no backup event for it")
+        reason = (
+            f"removed by apply (journal.jsonl line {line}) but its backup cannot be "
+            f"used: {why}"
+        )
+        out.append(
+            ActionResult(
+                aid, actions[aid]["target"], Status.REFUSED, reason, tag="restore"
+            )
+        )
+    return out
+
+
+def restore_journal(view: JournalView, fs: RootFS, runner: Runner) -> RestoreReport:
+    """Put back every trusted backup of ``view``, in :func:`restore_order`."""
+    report = RestoreReport(problems=list(view.problems), notes=list(view.notes))
+    backups = {}
+    for line, e in view.of("backup"):
+        a = e.get("action")
+        if isinstance(a, dict) and isinstance(a.get("id"), int):
+            backups[a["id"]] = (line, e)
+    planned = {a["id"]: a for a in view.plan["actions"] if a.get("id") in backups}
+    for aid, (line, event) in backups.items():
+        if aid not in planned:
+            why = backup_problem(event, None, view.blobs)
+            report.problems.append(f"journal.jsonl line {line}: {why}; not used")
+    for a in restore_order(list(planned.values())):
+        report.results.append(_restore_one(view, fs, runner, a, backups[a["id"]]))
+    report.results += _missing(view, set(planned))
+    return report
+
+
+def record_report(journal: str, doc: dict[str, Any]) -> bool:
+    """Keep a restore run's report next to its journal (``restore-<time>.json``;
+    journal.jsonl itself is never changed after apply). False if it cannot be written
+    (a full disk must not stop a restore)."""
+    import json
+    import os
+
+    name = time.strftime("restore-%Y%m%dT%H%M%SZ.json", time.gmtime())
+    try:
+        with open(os.path.join(journal, name), "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(doc, sort_keys=True))
+    except OSError:
+        return False
+    return True

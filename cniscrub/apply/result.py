@@ -22,10 +22,11 @@ class Status(StrEnum):
     NOOP = "noop"  # nothing to do: already gone (apply) / already there (restore)
     SKIPPED = "skipped"  # not attempted (e.g. its backup could not be made durable)
     NOT_RESTORABLE = "not restorable"  # restore: what it needs is gone for good
+    REFUSED = "refused"  # restore: its backup cannot be trusted (object left as is)
     FAILED = "failed"  # attempted and failed, or its backup failed (not touched)
 
 
-PROBLEMS = (Status.SKIPPED, Status.NOT_RESTORABLE, Status.FAILED)
+PROBLEMS = (Status.SKIPPED, Status.NOT_RESTORABLE, Status.REFUSED, Status.FAILED)
 
 
 @dataclass(frozen=True)

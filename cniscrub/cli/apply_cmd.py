@@ -26,9 +26,9 @@ from cniscrub.inventory.model import Inventory
 from cniscrub.plan.model import Plan
 
 if TYPE_CHECKING:
-    from cniscrub.apply.journal import Journal
     from cniscrub.apply.lock import CleanerLock
     from cniscrub.apply.result import ActionResult
+    from cniscrub.journal.writer import Journal
 
 
 @dataclass
@@ -42,6 +42,7 @@ class ApplyRun:
     plan: Plan | None = None
     journal: Journal | None = None
     results: list[ActionResult] = field(default_factory=list)
+    stopped: str | None = None  # execute: why the run stopped early (journal failure)
     verify: dict[str, Any] | None = None
 
 
@@ -93,7 +94,8 @@ def confirm(run: ApplyRun) -> None:
 
 
 def journal(run: ApplyRun) -> None:
-    from cniscrub.apply.journal import DEFAULT_JOURNAL_DIR, Journal
+    from cniscrub.journal import DEFAULT_JOURNAL_DIR
+    from cniscrub.journal.writer import Journal
 
     assert run.plan is not None and run.ctx.root is not None
     base = run.ctx.journal_dir or os.path.join(
@@ -117,11 +119,12 @@ def execute(run: ApplyRun) -> None:
     executor = Executor(fs, LocalRunner(), run.journal, run.plan, links, groups)
     if run.ctx.json:  # one document at the end, no progress lines
         run.results = executor.run()
-        return
-    run.results = executor.run(
-        lambda r: run.out.lines(result_lines([r])),
-        lambda a: run.out.lines([action_line("apply", a)]),
-    )
+    else:
+        run.results = executor.run(
+            lambda r: run.out.lines(result_lines([r])),
+            lambda a: run.out.lines([action_line("apply", a)]),
+        )
+    run.stopped = executor.stopped
 
 
 def verify(run: ApplyRun) -> None:
@@ -131,7 +134,7 @@ def verify(run: ApplyRun) -> None:
     from cniscrub.node.runner import LocalRunner
 
     assert run.plan is not None and run.ctx.root is not None
-    if run.ctx.verify:
+    if run.ctx.verify and not run.stopped:
         fs = RootFS(run.ctx.root)
         run.verify = verify_acted(fs, LocalRunner(), run.plan.actions)
 
@@ -155,16 +158,37 @@ def apply_document(run: ApplyRun, code: ExitCode) -> dict[str, Any]:
         "plan": run.plan.to_json(),
         "journal": run.journal.path if run.journal else None,
         "results": [r.to_json() for r in run.results],
+        "stopped": run.stopped,
         "verify": run.verify,
         "exit_code": int(code),
     }
 
 
+def _exit_code(run: ApplyRun) -> ExitCode:
+    """0 all done; 3 partial (an action did not succeed, an acted-on object is still
+    there, or the journal failed after something was done); 1 when the journal failed
+    before anything was touched."""
+    if run.stopped:
+        done = any(r.status in ("applied", "noop") for r in run.results)
+        return ExitCode.PARTIAL if done else ExitCode.ERROR
+    bad = any(not r.ok for r in run.results)
+    return (
+        ExitCode.PARTIAL
+        if bad or (run.verify and not run.verify["clean"])
+        else ExitCode.OK
+    )
+
+
 def report(run: ApplyRun) -> ExitCode:
-    """Exit 3 when an action did not succeed or an acted-on object is still there."""
+    """Render the run; its exit code (:func:`_exit_code`)."""
     assert run.journal is not None
     failed = [r for r in run.results if not r.ok]
     lines = [f"[apply] journal: {run.journal.path}"]
+    if run.stopped:
+        run.out.error(
+            f"execute: {run.stopped}; {len(failed)} object(s) not touched. Everything "
+            f"removed so far is backed up: `cniscrub restore {run.journal.path}`"
+        )
     if run.verify is not None and run.verify["clean"]:
         lines.append(
             f"[verify] ✓ clean ({run.verify['checked']} acted-on objects gone)"
@@ -172,8 +196,7 @@ def report(run: ApplyRun) -> ExitCode:
     elif run.verify is not None:
         lines.append(f"[verify] ✗ {run.verify['remaining']} left:")
         lines += [f"[verify]   {target}" for target in run.verify["left"]]
-    bad = failed or (run.verify is not None and not run.verify["clean"])
-    code = ExitCode.PARTIAL if bad else ExitCode.OK
+    code = _exit_code(run)
     done = len(run.results) - len(failed)
     lines.append(f"[apply] {done} applied, {len(failed)} failed")
     run.out.document(apply_document(run, code), lines)

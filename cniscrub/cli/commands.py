@@ -8,7 +8,7 @@ document through :class:`~cniscrub.cli.output.Output`.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cniscrub import footprints
@@ -17,14 +17,15 @@ from cniscrub.cli.output import Output
 from cniscrub.cli.phases import Phase, run_phases
 from cniscrub.cli.planning import make_plan, save_plan, take_inventory
 from cniscrub.cli.render import plan_lines, result_lines
-from cniscrub.errors import PreflightError, RestoreError, UsageError
+from cniscrub.errors import PreflightError, UsageError
 from cniscrub.exitcodes import ExitCode
 from cniscrub.inventory.model import Inventory
+from cniscrub.journal import DEFAULT_JOURNAL_DIR
 from cniscrub.plan.model import Plan
 
 if TYPE_CHECKING:
-    from cniscrub.apply.journal import Journal
-    from cniscrub.apply.result import ActionResult
+    from cniscrub.apply.restore import RestoreReport
+    from cniscrub.journal.reader import JournalView
 
 
 @dataclass
@@ -95,9 +96,9 @@ class RestoreRun:
     """State of ``restore``."""
 
     ctx: RunContext
-    journal: Journal | None = None
-    root: str = "/"  # where files go back: --root, else the journal's
-    results: list[ActionResult] = field(default_factory=list)
+    view: JournalView | None = None
+    root: str = "/"  # where files go back: --root, else the journal's (confirmed)
+    report: RestoreReport | None = None
 
 
 def _restore_preflight(run: RestoreRun) -> None:
@@ -105,19 +106,43 @@ def _restore_preflight(run: RestoreRun) -> None:
         raise PreflightError("restore changes the node; pass --yes")
 
 
+def _confirmed_root(ctx: RunContext, view: JournalView) -> str:
+    """``--root``, or the root the journal names when that is confirmed: by
+    ``--journal-root``, or by the journal living in that root's journal directory
+    (where apply keeps them). A journal's own say is not enough: an edited start
+    event must not send restored files elsewhere."""
+    recorded = view.root
+    if ctx.root is not None:
+        return ctx.root
+    if recorded is None:
+        raise UsageError("the journal records no root; give --root")
+    home = os.path.join(recorded, DEFAULT_JOURNAL_DIR.lstrip("/"))
+    if not (ctx.journal_root or os.path.realpath(os.path.dirname(view.path)) == home):
+        raise UsageError(
+            f"the journal says its apply run used --root {recorded}; confirm it with "
+            f"--root {recorded} (or --journal-root): a journal kept outside that root's "
+            "journal directory is not trusted to choose where files are written"
+        )
+    if not os.path.isdir(recorded):
+        raise UsageError(
+            f"the journal's root {recorded} is not a directory; give --root"
+        )
+    return recorded
+
+
 def _open_journal(run: RestoreRun) -> None:
-    from cniscrub.apply.journal import Journal
+    from cniscrub.journal.reader import NotAJournalError, read_journal
 
     assert run.ctx.journal is not None
     try:
-        run.journal = Journal.open(run.ctx.journal)
-    except RestoreError as exc:
+        run.view = read_journal(run.ctx.journal)
+    except NotAJournalError as exc:
         raise UsageError(str(exc)) from exc
-    root = run.ctx.root or run.journal.root() or "/"
-    if not os.path.isdir(root):
-        raise UsageError(f"the journal's root {root} is not a directory; give --root")
-    run.root = root
-    Output(run.ctx.json).lines([f"[restore] root: {root}"])
+    run.root = _confirmed_root(run.ctx, run.view)
+    lines = [f"[restore] root: {run.root}"]
+    if run.view.root and os.path.realpath(run.root) != run.view.root:
+        lines.append(f"[restore] note: the apply run used root {run.view.root}")
+    Output(run.ctx.json).lines(lines)
 
 
 def _replay(run: RestoreRun) -> None:
@@ -126,9 +151,9 @@ def _replay(run: RestoreRun) -> None:
     from cniscrub.node.rootfs import RootFS
     from cniscrub.node.runner import LocalRunner
 
-    assert run.journal is not None
+    assert run.view is not None
     with CleanerLock(run.ctx.lock_file):
-        run.results = restore_journal(run.journal, RootFS(run.root), LocalRunner())
+        run.report = restore_journal(run.view, RootFS(run.root), LocalRunner())
 
 
 RESTORE_PHASES: list[Phase[RestoreRun]] = [
@@ -139,14 +164,26 @@ RESTORE_PHASES: list[Phase[RestoreRun]] = [
 
 
 def cmd_restore(ctx: RunContext) -> ExitCode:
+    from cniscrub.apply.restore import record_report
+
     run = RestoreRun(ctx)
     run_phases(RESTORE_PHASES, run)
-    code = ExitCode.OK if all(r.ok for r in run.results) else ExitCode.PARTIAL
+    assert run.report is not None and run.view is not None
+    report = run.report
+    code = ExitCode.OK if report.ok else ExitCode.PARTIAL
     doc = {
         "schema": "cniscrub/restore/v1",
         "journal": ctx.journal,
-        "results": [r.to_json() for r in run.results],
+        "root": run.root,
+        "results": [r.to_json() for r in report.results],
+        "problems": report.problems,
+        "notes": report.notes,
         "exit_code": int(code),
     }
-    Output(ctx.json).document(doc, result_lines(run.results))
+    if not record_report(run.view.path, doc):
+        report.notes.append("this report could not be saved next to the journal")
+    lines = [*result_lines(report.results)]
+    lines += [f"[restore] ✗ {p}" for p in report.problems]
+    lines += [f"[restore] note: {n}" for n in report.notes]
+    Output(ctx.json).document(doc, lines)
     return code

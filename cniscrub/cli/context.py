@@ -66,4 +66,5 @@ class RunContext:
     out: str | None = None  # plan: also save the plan here
     saved_plan: Plan | None = None  # apply PLAN: the plan to apply exactly
     journal: str | None = None  # restore: the journal directory
+    journal_root: bool = False  # restore: trust the root the journal names
     early: EarlyReads = field(default_factory=EarlyReads)

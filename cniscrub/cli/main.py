@@ -18,11 +18,11 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from cniscrub import __version__, footprints
-from cniscrub.apply.journal import DEFAULT_JOURNAL_DIR
 from cniscrub.apply.lock import DEFAULT_LOCK
 from cniscrub.cli.context import EarlyReads, RunContext
 from cniscrub.errors import UsageError
 from cniscrub.exitcodes import ExitCode
+from cniscrub.journal import DEFAULT_JOURNAL_DIR
 
 if TYPE_CHECKING:
     from cniscrub.plan.model import Plan
@@ -58,6 +58,7 @@ DEFAULTS = {  # every subcommand's namespace has every field (no getattr needed)
     "out": None,
     "plan_file": None,
     "journal": None,
+    "journal_root": False,
 }
 
 
@@ -149,10 +150,11 @@ SUBCOMMANDS = {  # name: (one-line help, description)
     ),
     "restore": (
         "put back everything a journal removed",
-        "Replay a journal in reverse: files, links with their addresses/"
-        "routes/neighbours/FDB, routes, nft tables, iptables rules. Files go back "
-        "under the --root the apply run used (recorded in the journal) unless "
-        "--root is given.",
+        "Check the journal line by line, then replay what it can vouch for in "
+        "reverse: files, links with their addresses/routes/neighbours/FDB, routes, "
+        "nft tables, iptables rules. Files go back under --root; without it, under "
+        "the root the journal recorded when the journal sits in that root's journal "
+        "directory (or with --journal-root).",
     ),
 }
 
@@ -182,6 +184,12 @@ def build_parser() -> Parser:
     )
     _common(subs["restore"], cni=False)
     _locking(subs["restore"])
+    subs["restore"].add_argument(
+        "--journal-root",
+        action="store_true",
+        help="restore under the --root the journal says its apply run used, though "
+        "the journal is not in that root's journal directory (otherwise give --root)",
+    )
     for p in subs.values():
         p.set_defaults(**DEFAULTS)
     parser.subcommands = dict(subs)
@@ -276,6 +284,7 @@ def build_context(args: argparse.Namespace, early: EarlyReads) -> RunContext:
         out=args.out,
         saved_plan=saved,
         journal=args.journal,
+        journal_root=args.journal_root,
         early=early,
     )
 

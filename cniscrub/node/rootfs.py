@@ -23,7 +23,7 @@ import os
 import stat
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from cniscrub.errors import InventoryError
@@ -128,8 +128,9 @@ class RootFS:
         except FileNotFoundError:
             return []
 
-    def read(self, path: str, limit: int = MAX_READ) -> bytes:
-        """Up to ``limit`` bytes of a regular file; a symlink leaf is refused."""
+    def open_regular(self, path: str) -> int:
+        """A read-only fd of the regular file ``path`` (the caller closes it); a
+        symlink leaf is refused, anything but a regular file is an error."""
         parts = split_rel(path)
         with self._dir_fd(parts[:-1]) as dfd:
             try:
@@ -140,19 +141,25 @@ class RootFS:
                 if exc.errno == 40:
                     raise PathEscapeError(f"refusing to follow symlink {path}") from exc
                 raise
-            try:
-                if not stat.S_ISREG(os.fstat(fd).st_mode):
-                    raise InventoryError(f"not a regular file: {path}")
-                chunks, left = [], limit
-                while left > 0:
-                    chunk = os.read(fd, min(left, 1 << 20))
-                    if not chunk:
-                        break
-                    chunks.append(chunk)
-                    left -= len(chunk)
-                return b"".join(chunks)
-            finally:
-                os.close(fd)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise InventoryError(f"not a regular file: {path}")
+        return fd
+
+    def read(self, path: str, limit: int = MAX_READ) -> bytes:
+        """Up to ``limit`` bytes of a regular file; a symlink leaf is refused."""
+        fd = self.open_regular(path)
+        try:
+            chunks, left = [], limit
+            while left > 0:
+                chunk = os.read(fd, min(left, 1 << 20))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                left -= len(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
 
     def readlink(self, path: str) -> str:
         parts = split_rel(path)
@@ -180,16 +187,26 @@ class RootFS:
                 except FileExistsError:
                     pass
 
-    def write(self, path: str, data: bytes, mode: int, uid: int, gid: int) -> None:
-        """Create a file exclusively (never overwrites, never follows a symlink)."""
+    def write(
+        self, path: str, chunks: Iterable[bytes], mode: int, uid: int, gid: int
+    ) -> None:
+        """Create a file exclusively (never overwrites, never follows a symlink) with
+        every byte of ``chunks``, synced; on any error the partial file is removed."""
         parts = split_rel(path)
         with self._dir_fd(parts[:-1]) as dfd:
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
             fd = os.open(parts[-1], flags, 0o600, dir_fd=dfd)
             try:
-                os.write(fd, data)
+                for chunk in chunks:
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(fd, view) :]
                 os.fchown(fd, uid, gid)
                 os.fchmod(fd, mode)
+                os.fsync(fd)
+            except BaseException:
+                os.unlink(parts[-1], dir_fd=dfd)
+                raise
             finally:
                 os.close(fd)
 

@@ -145,24 +145,45 @@ def test_veth_with_gone_netns_is_not_restorable(node: Node, tmp_path: Path) -> N
 HOST_PATHS = ("/etc/cni", "/opt/cni", "/var/lib/cni", "/run/flannel")
 
 
-def test_restore_defaults_to_the_root_apply_used(node: Node, tmp_path: Path) -> None:
-    """`restore JOURNAL` without --root puts files back under the root the apply run
-    used (recorded in the journal), never into the root of the machine running it."""
-    residue.flannel(node)
-    before = snapshot(node)
-    applied = cli(node, tmp_path, "apply", "--cni", "flannel", "--yes", "--json")
-    assert applied.returncode == 0, applied.stderr
-    journal = json.loads(applied.stdout)["journal"]
+def _restore_guarded(node: Node, tmp_path: Path, *args: str) -> Any:
+    """`restore` without --root, failing the test if it wrote into this machine's own
+    CNI paths (and cleaning them up if it ever did)."""
     existed = {p for p in HOST_PATHS if os.path.lexists(p)}
     try:
-        lock = ["--lock-file", str(tmp_path / "lock")]
-        restored = node.cli("restore", journal, "--yes", *lock)
+        out = node.cli("restore", *args, "--yes", "--lock-file", str(tmp_path / "lock"))
         created = [p for p in HOST_PATHS if os.path.lexists(p) and p not in existed]
     finally:  # a regression must not leave files on this machine
         for path in HOST_PATHS:
             if path not in existed and os.path.lexists(path):
                 shutil.rmtree(path)
     assert created == []
+    return out
+
+
+def test_restore_without_root_uses_the_apply_root_only_when_confirmed(
+    node: Node, tmp_path: Path
+) -> None:
+    """`restore JOURNAL` without --root puts files back under the root the apply run
+    used -- when the journal sits in that root's journal directory (where apply keeps
+    it), or with --journal-root; a journal kept elsewhere cannot choose the root on
+    its own. Never into the root of the machine running it."""
+    residue.flannel(node)
+    before = snapshot(node)
+    root, lock = str(node.root), ["--lock-file", str(tmp_path / "lock")]
+    applied = node.cli(
+        "apply", "--cni", "flannel", "--yes", "--json", "--root", root, *lock
+    )
+    assert applied.returncode == 0, applied.stderr
+    journal = json.loads(applied.stdout)["journal"]
+    moved = str(tmp_path / "elsewhere")
+    shutil.copytree(journal, moved)
+    refused = _restore_guarded(node, tmp_path, moved)
+    assert refused.returncode == 4 and f"--root {node.root}" in refused.stderr
+    restored = _restore_guarded(node, tmp_path, journal)
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert f"[restore] root: {node.root}" in restored.stdout
-    assert diff(before, snapshot(node)) == {}, "restore is not exact"
+    after = snapshot(node)
+    after["files"] = [f for f in after["files"] if "cniscrub" not in f["path"]]
+    assert diff(before, after) == {}, "restore is not exact"
+    again = _restore_guarded(node, tmp_path, moved, "--journal-root")
+    assert again.returncode == 0 and "[restore] ✓ noop" in again.stdout

@@ -12,12 +12,13 @@ import pytest
 
 from cniscrub import footprints
 from cniscrub.apply.executor import Executor, batches
-from cniscrub.apply.journal import Journal
 from cniscrub.apply.lock import CleanerLock, LockHeldError
 from cniscrub.apply.netfilter import transaction
 from cniscrub.apply.restore import restore_journal
 from cniscrub.inventory import files
 from cniscrub.inventory.model import Inventory
+from cniscrub.journal.reader import read_journal
+from cniscrub.journal.writer import Journal
 from cniscrub.node.command import CommandResult
 from cniscrub.node.rootfs import RootFS
 from cniscrub.plan.planner import Policy, build_plan
@@ -104,11 +105,11 @@ def test_file_apply_then_restore_round_trip(tmp_path: Path) -> None:
     assert "etc/cni/net.d/87-podman-bridge.conflist" in after
     assert "var/lib/cni/networks/podman/198.19.88.5" in after
     assert not any("flannel" in p or "cbr0" in p for p in after)
-    restored = restore_journal(Journal.open(journal.path), fs, FakeRunner())
-    assert {r.status for r in restored} == {"restored"}
+    restored = restore_journal(read_journal(journal.path), fs, FakeRunner())
+    assert {r.status for r in restored.results} == {"restored"} and restored.ok
     assert _snapshot(root) == before
-    again = restore_journal(Journal.open(journal.path), fs, FakeRunner())
-    assert {r.status for r in again} == {"noop"}
+    again = restore_journal(read_journal(journal.path), fs, FakeRunner())
+    assert {r.status for r in again.results} == {"noop"}
 
 
 def test_batches_group_one_transaction_per_table_and_backend() -> None:
@@ -128,12 +129,14 @@ def test_batches_group_one_transaction_per_table_and_backend() -> None:
 
 
 def test_journal_ignores_a_torn_last_line(tmp_path: Path) -> None:
-    j = Journal.create(str(tmp_path), "abc", {})
+    j = Journal.create(str(tmp_path), "abc", {"actions": []})
     j.record({"event": "backup", "action": {"id": 1}})
     with open(os.path.join(j.path, "journal.jsonl"), "a") as fh:
         fh.write('{"event": "res')
-    assert [e["event"] for e in Journal.open(j.path).events()] == ["start", "backup"]
-    assert json.loads(Path(j.path, "plan.json").read_text()) == {}
+    view = read_journal(j.path)
+    assert [e["event"] for _, e in view.events] == ["backup"]
+    assert view.problems == [] and "line 3 is torn" in view.notes[0]
+    assert json.loads(Path(j.path, "plan.json").read_text()) == {"actions": []}
 
 
 def test_lock_is_exclusive(tmp_path: Path) -> None:
@@ -161,10 +164,10 @@ def test_lock_is_exclusive(tmp_path: Path) -> None:
 
 
 def test_restore_of_missing_journal_is_an_error(tmp_path: Path) -> None:
-    from cniscrub.errors import RestoreError
+    from cniscrub.journal.reader import NotAJournalError
 
-    with pytest.raises(RestoreError):
-        Journal.open(str(tmp_path))
+    with pytest.raises(NotAJournalError):
+        read_journal(str(tmp_path))
 
 
 def test_targeted_verify_finds_a_reappearing_file(tmp_path: Path) -> None:
@@ -218,25 +221,30 @@ def test_nested_lock_is_held_until_the_outer_exit(tmp_path: Path) -> None:
 def test_journal_keeps_small_files_inline_and_big_ones_as_blobs(
     tmp_path: Path,
 ) -> None:
-    from cniscrub.apply import journal as journal_mod
+    from cniscrub.errors import BackupError
+    from cniscrub.journal import filestore
 
-    j = Journal.create(str(tmp_path), "abc", {}, str(tmp_path / "root"))
-    small = j.keep_bytes("1", b"\x00\xffipam")
-    big = j.keep_bytes("2", b"x" * (journal_mod.INLINE_MAX + 1))
-    assert set(small) == {"data_b64"} and set(big) == {"blob"}
-    assert j.bytes_of(small) == b"\x00\xffipam"
-    assert j.bytes_of(big) == b"x" * (journal_mod.INLINE_MAX + 1)
-    assert j.bytes_of({"blob": "2"}) == j.bytes_of(big)  # journals of older runs
-    assert Journal.open(j.path).root() == os.path.realpath(tmp_path / "root")
-
-
-def test_a_journal_without_root_gives_none(tmp_path: Path) -> None:
-    j = Journal.create(str(tmp_path), "abc", {})
-    lines = Path(j.path, "journal.jsonl").read_text().splitlines()
-    start = json.loads(lines[0])
-    del start["root"]  # as written before the root was recorded
-    Path(j.path, "journal.jsonl").write_text(json.dumps(start) + "\n")
-    assert Journal.open(j.path).root() is None
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "small").write_bytes(b"\x00\xffipam")
+    (root / "big").write_bytes(b"x" * (filestore.INLINE_MAX + 1))
+    with open(root / "huge", "wb") as fh:  # sparse: no disk, but over the cap
+        fh.truncate(filestore.CAP + 1)
+    fs = RootFS(str(root))
+    j = Journal.create(str(tmp_path), "abc", {"actions": []}, str(root))
+    small, big = j.keep_file(fs, "/small", "1"), j.keep_file(fs, "/big", "2")
+    assert "data_b64" in small and big["blob"] == "2"
+    blobs = os.path.join(j.path, "blobs")
+    assert b"".join(filestore.chunks(small, blobs)) == b"\x00\xffipam"
+    assert b"".join(filestore.chunks(big, blobs)) == b"x" * (filestore.INLINE_MAX + 1)
+    filestore.check(big, blobs)
+    with pytest.raises(BackupError, match="over the backup cap"):
+        j.keep_file(fs, "/huge", "3")
+    assert j.broken is None  # a refused file is not a journal failure
+    Path(blobs, "2").write_bytes(b"y" * (filestore.INLINE_MAX + 1))
+    with pytest.raises(filestore.StoredFileError, match="do not match"):
+        filestore.check(big, blobs)
+    assert read_journal(j.path).root == os.path.realpath(root)
 
 
 def test_lean_pyroute2_imports_only_what_is_used_and_falls_back() -> None:

@@ -53,10 +53,10 @@ def test_dotdot_and_leaf_symlink(tmp_path: Path) -> None:
 def test_write_never_overwrites(tmp_path: Path) -> None:
     fs = RootFS(str(tmp_path))
     fs.makedirs("/run/flannel")
-    fs.write("/run/flannel/x", b"1", 0o640, os.getuid(), os.getgid())
+    fs.write("/run/flannel/x", [b"1"], 0o640, os.getuid(), os.getgid())
     assert (tmp_path / "run/flannel/x").stat().st_mode & 0o777 == 0o640
     with pytest.raises(FileExistsError):
-        fs.write("/run/flannel/x", b"2", 0o640, os.getuid(), os.getgid())
+        fs.write("/run/flannel/x", [b"2"], 0o640, os.getuid(), os.getgid())
 
 
 def test_collect_flags_huge_binary_and_bad_names(tmp_path: Path) -> None:
