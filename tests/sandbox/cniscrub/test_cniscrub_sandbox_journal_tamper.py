@@ -137,6 +137,7 @@ def test_forged_objects_never_reach_the_node(node: Node, tmp_path: Path) -> None
     ]
     assert any("line break" in r for r in reasons)
     assert any("text after the table block" in r for r in reasons)
-    saved = node.exec(["iptables-nft-save"]) + node.exec(["iptables-legacy-save"])
+    saved = node.net_exec(["iptables-nft-save"]).stdout
+    saved += node.net_exec(["iptables-legacy-save"]).stdout
     assert "198.18.0.0/15 -j DROP" not in saved
-    assert "evil" not in node.exec(["nft", "list", "tables"])
+    assert "evil" not in node.net_exec(["nft", "list", "tables"]).stdout
