@@ -1,9 +1,10 @@
 """The pytest plugin (entry point ``pytest11: cniscrub-harness``).
 
 Options (group ``cniscrub``): ``--provider`` (from the provider registry), ``--nodes``,
-``--keep-cluster``, ``--flannel-version`` and ``--runtime`` (both repeatable: they
-restrict every test's matrix, see :mod:`harness.matrix_params`). Fixtures, typed with
-the protocols of :mod:`harness.providers.base`:
+``--keep-cluster``, ``--flannel-impl`` (real|emulated: how Flannel images run,
+:mod:`harness.realflannel.pytest_option`), ``--flannel-version`` and ``--runtime``
+(both repeatable: they restrict every test's matrix, see :mod:`harness.matrix_params`).
+Fixtures, typed with the protocols of :mod:`harness.providers.base`:
 
 ``provider``         the chosen provider (skips with its ``unavailable()`` reason)
 ``cluster``          one cluster for the whole session (torn down at the end, even when
@@ -34,6 +35,7 @@ from harness import matrix
 from harness.matrix_params import parametrize_matrix
 from harness.providers import PROVIDERS, ProviderError, make_provider, provider_class
 from harness.providers.base import Cluster, ClusterSpec, Provider
+from harness.realflannel import pytest_option as flannel_impl
 
 ClusterFactory = Callable[..., Cluster]
 MARKERS = (
@@ -49,6 +51,7 @@ MARKERS = (
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("cniscrub", "cniscrub harness")
+    flannel_impl.addoption(group)
     group.addoption(
         "--provider",
         default="sandbox",
@@ -86,8 +89,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for line in MARKERS:
         config.addinivalue_line("markers", line)
+    flannel_impl.configure(config)
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return flannel_impl.header(config)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

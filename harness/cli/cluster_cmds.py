@@ -10,6 +10,7 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+from harness.cli import flannel_impl
 from harness.cli.nodes import DEFAULT_CLUSTER, UsageError, resolve, split_exec_args
 from harness.providers import make_provider
 from harness.providers.base import Cluster, ClusterSpec, Provider
@@ -44,6 +45,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         nodes=args.nodes,
         cni_bin_set=args.cni_bin_set,
         control_plane=not args.no_control_plane,
+        extra=flannel_impl.extra(args),
     )
     prov = provider(args)
     _progress(f"Creating {prov.name} cluster {spec.name!r} ({spec.nodes} nodes) ...")
@@ -189,6 +191,7 @@ def _register_up(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="nodes only: no API stand-in, no kubelet emulation",
     )
+    flannel_impl.add_option(p)
     p.add_argument("--json", action="store_true", help="print the status as JSON")
     p.set_defaults(func=cmd_up)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import flannel_install, matrix, reproduce
+from harness.cli import flannel_impl
 from harness.cli.cluster_cmds import provider
 from harness.providers.base import ClusterSpec
 
@@ -39,11 +40,16 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     prov = provider(args)
     prov.delete(args.name)
     started = time.perf_counter()
+    choices = flannel_impl.prepare(manifest, args.flannel_impl)
+    spec = ClusterSpec(
+        name=args.name,
+        nodes=args.nodes,
+        runtime=runtime,
+        extra=flannel_impl.extra(args),
+    )
     cluster = _step(
         f"Creating {prov.name} cluster {args.name!r} ({args.nodes} nodes, {runtime})",
-        lambda: prov.create(
-            ClusterSpec(name=args.name, nodes=args.nodes, runtime=runtime)
-        ),
+        lambda: prov.create(spec),
     )
     r = reproduce.Reproduction(cluster, manifest, version, runtime)
     try:
@@ -78,10 +84,16 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         if args.clean:
             reproduce.clean(r, lambda m: print(m, file=sys.stderr, flush=True))
         elapsed = time.perf_counter() - started
+        impl = flannel_impl.as_json(choices)
         if args.json:
-            print(json.dumps({**r.as_json(), "seconds": round(elapsed, 2)}, indent=2))
+            print(
+                json.dumps(
+                    {**r.as_json(), **impl, "seconds": round(elapsed, 2)}, indent=2
+                )
+            )
         else:
             render(r, pair, elapsed)
+            print(f"Flannel that ran: {impl['flannel_impl_detail']}")
         return 0
     finally:
         if not args.keep:
@@ -194,5 +206,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--keep", action="store_true", help="leave the cluster up for exploration"
     )
+    flannel_impl.add_option(p)
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
     p.set_defaults(func=cmd_reproduce)

@@ -10,8 +10,10 @@ collection with selectors).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,11 +25,20 @@ from .store import Store
 from .tables import to_table, wants_table
 from .watching import WatchStream
 
-__all__ = ["STORE_KEY", "WATCHES_KEY", "ApiRequest", "handle_api", "json_response"]
+__all__ = [
+    "BOOKMARK_KEY",
+    "STORE_KEY",
+    "WATCHES_KEY",
+    "ApiRequest",
+    "handle_api",
+    "json_response",
+]
 
 log = logging.getLogger(__name__)
 
 STORE_KEY = web.AppKey("store", Store)
+BOOKMARK_KEY = web.AppKey("bookmark_interval", float)
+BOOKMARK_INTERVAL = 60.0  # kube-apiserver's watch cache: about once a minute
 WATCHES_KEY: web.AppKey[set[WatchStream]] = web.AppKey("watches")
 _NOT_FOUND = errors.ApiError(
     404, "NotFound", "the server could not find the requested resource"
@@ -219,11 +230,14 @@ async def _watch(
     watches.add(stream)
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     response.enable_chunked_encoding()
+    every = None
+    if q.get("allowWatchBookmarks") in ("true", "1") and table is None:
+        every = request.app.get(BOOKMARK_KEY, BOOKMARK_INTERVAL)
     try:
         await response.prepare(request)
         async with stream:
             first = True
-            async for type_, obj in stream:
+            async for type_, obj in _with_bookmarks(stream, store, api.rt, every):
                 if table is not None and type_ != "ERROR":
                     rv = obj["metadata"].get("resourceVersion", "")
                     obj = to_table(api.rt, [obj], rv, table, with_columns=first)
@@ -237,3 +251,28 @@ async def _watch(
         stream.stop()
         watches.discard(stream)
     return response
+
+
+async def _with_bookmarks(
+    stream: WatchStream, store: Store, rt: ResourceType, every: float | None
+) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """The stream's events, plus a ``BOOKMARK`` (kind, apiVersion and the current
+    resourceVersion only) after ``every`` quiet seconds, as kube-apiserver sends to
+    clients that allow them: client-go's reflector asks (``allowWatchBookmarks=true``,
+    real-flannel.md §3 #3) and resumes from it, so a quiet watch never falls behind."""
+    while True:
+        try:
+            if every is None:
+                item = await anext(stream)
+            else:
+                item = await asyncio.wait_for(anext(stream), every)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            meta = {"resourceVersion": store.resource_version}
+            yield (
+                "BOOKMARK",
+                {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": meta},
+            )
+            continue
+        yield item

@@ -1,6 +1,6 @@
 """Kubeconfig files for the Kubernetes API stand-in (a test stand-in, never a product
-component), shaped like ``kind get kubeconfig`` output but plain http with no
-credentials (the stand-in has no authentication).
+component), shaped like ``kind get kubeconfig`` output: plain http, or https trusted
+through the cluster CA; no credentials (the stand-in has no authentication).
 
 >>> write_kubeconfig(tmp / "kc", "http://127.0.0.1:41234", "lab")  # doctest: +SKIP
 PosixPath('.../kubeconfig')
@@ -8,6 +8,7 @@ PosixPath('.../kubeconfig')
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 from pathlib import Path
@@ -19,15 +20,22 @@ __all__ = ["find_kubectl", "kubeconfig_dict", "write_kubeconfig"]
 
 
 def kubeconfig_dict(
-    server_url: str, cluster_name: str, user: str = "admin"
+    server_url: str,
+    cluster_name: str,
+    user: str = "admin",
+    ca_cert: bytes | None = None,
 ) -> dict[str, Any]:
-    """The kubeconfig document; context and cluster are named ``cluster_name``."""
+    """The kubeconfig document; context and cluster are named ``cluster_name``; an
+    https server is trusted through ``ca_cert`` (PEM), as kind's kubeconfig does."""
     user_name = f"{user}@{cluster_name}"
+    cluster: dict[str, Any] = {"server": server_url}
+    if ca_cert is not None:
+        cluster["certificate-authority-data"] = base64.b64encode(ca_cert).decode()
     return {
         "apiVersion": "v1",
         "kind": "Config",
         "preferences": {},
-        "clusters": [{"name": cluster_name, "cluster": {"server": server_url}}],
+        "clusters": [{"name": cluster_name, "cluster": cluster}],
         "users": [{"name": user_name, "user": {"username": user}}],
         "contexts": [
             {

@@ -3,7 +3,8 @@ component): aiohttp routes over a :class:`~.store.Store`.
 
 Serves discovery, ``/openapi/v3``, generic CRUD on ``/api/v1/...`` and
 ``/apis/{group}/{version}/...`` (``/status`` included), lists with selectors, watches as
-chunked JSON lines, and ``Status`` errors. Plain http, no authentication.
+chunked JSON lines, and ``Status`` errors. Plain http, or TLS with a cluster CA
+(:mod:`.pki`) on the sockets pods use; no authentication (any bearer token is fine).
 
 >>> app = make_app(Store())                                   # doctest: +SKIP
 >>> runner = await serve(app, [sock_host, sock_in_netns])     # doctest: +SKIP
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -148,15 +150,22 @@ def make_app(store: Store) -> web.Application:
     return app
 
 
-async def serve(app: web.Application, sockets: list[socket.socket]) -> web.AppRunner:
-    """Serve ``app`` on already bound (and listening or not) sockets; the caller
-    stops it with ``await runner.cleanup()``."""
+async def serve(
+    app: web.Application,
+    sockets: list[socket.socket],
+    tls: ssl.SSLContext | None = None,
+    tls_sockets: list[socket.socket] | None = None,
+) -> web.AppRunner:
+    """Serve ``app`` on already bound (and listening or not) sockets, plain http, and
+    with ``tls`` on ``tls_sockets``; the caller stops it with ``await runner.cleanup()``."""
     runner = web.AppRunner(
         app, access_log=None, handler_cancellation=True, shutdown_timeout=2.0
     )
     await runner.setup()
     for sock in sockets:
         await web.SockSite(runner, sock).start()
+    for sock in tls_sockets or []:
+        await web.SockSite(runner, sock, ssl_context=tls).start()
     return runner
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from . import errors
 from .objects import now, spec_changed
 from .resources import ResourceType
+from .serviceaccounts import admit_pod
 
 __all__ = ["create_defaults", "prepare_create", "prepare_update"]
 
@@ -127,6 +128,7 @@ def create_defaults(rt: ResourceType, obj: dict[str, Any]) -> None:
         spec.setdefault("dnsPolicy", "ClusterFirst")
         spec.setdefault("schedulerName", "default-scheduler")
         spec.setdefault("serviceAccountName", "default")
+        admit_pod(obj)  # the ServiceAccount admission plugin: token volume + mounts
     elif rt.plural == "daemonsets":
         obj["status"] = {
             "currentNumberScheduled": 0,

@@ -20,9 +20,10 @@ import sys
 import yaml
 
 from harness.emulation.apiserver.kubeconfig import kubeconfig_dict, write_kubeconfig
+from harness.emulation.apiserver.pki import load_or_create, server_context
 from harness.emulation.apiserver.server import make_app, serve
 from harness.emulation.apiserver.store import Store
-from harness.emulation.controlplane import controllers, nodelifecycle, sockets
+from harness.emulation.controlplane import controllers, nodelifecycle, rootca, sockets
 from harness.emulation.controlplane.nodes import node_object
 from harness.emulation.kubelet.kubelet import Kubelet
 from harness.providers.base import NODE_MONITOR_GRACE_PERIOD
@@ -41,14 +42,24 @@ async def run(cluster: SandboxCluster, runtime: str, grace: float) -> None:
         sockets.IN_CLUSTER_HOST,
         sockets.IN_CLUSTER_PORT,
     )
-    runner = await serve(make_app(store), [host_sock, fabric_sock])
+    # pods reach the API over TLS with the cluster CA (in-cluster config is https-only,
+    # real-flannel.md §2); the host socket stays plain http for kubectl and tests
+    pki = await asyncio.to_thread(
+        load_or_create, cluster.state_dir / "pki", list(sockets.IN_CLUSTER_IPS)
+    )
+    rootca.install(store, pki.ca_cert.decode())
+    runner = await serve(
+        make_app(store), [host_sock], server_context(pki), [fabric_sock]
+    )
     api_url = f"http://127.0.0.1:{host_sock.getsockname()[1]}"
-    in_cluster = f"http://{sockets.IN_CLUSTER_HOST}:{sockets.IN_CLUSTER_PORT}"
+    in_cluster = f"https://{sockets.IN_CLUSTER_HOST}:{sockets.IN_CLUSTER_PORT}"
     write_kubeconfig(
         cluster.state_dir / "kubeconfig", api_url, f"sandbox-{cluster.name}"
     )
     node_conf = yaml.safe_dump(
-        kubeconfig_dict(in_cluster, f"sandbox-{cluster.name}", "system:node")
+        kubeconfig_dict(
+            in_cluster, f"sandbox-{cluster.name}", "system:node", pki.ca_cert
+        )
     )
     kubelets = []
     for index, node in enumerate(cluster.nodes):

@@ -5,6 +5,7 @@ provider's post-create hook, installed by ``SandboxProvider`` itself) and record
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -13,14 +14,31 @@ from harness.providers.base import ClusterSpec
 from harness.providers.sandbox.holders import marker_env
 from harness.providers.sandbox.provider import SandboxCluster
 from harness.providers.sandbox.state import HOME_ENV, ProcRef, SandboxError
+from harness.realflannel.cache import CACHE_ENV
+from harness.realflannel.resolve import IMPL_ENV
 
 READY_TIMEOUT = 30.0
+
+
+def flannel_env(spec: ClusterSpec) -> dict[str, str]:
+    """How the kubelets run Flannel images (``spec.extra["flannel_impl"]``, else the
+    caller's ``$CNISCRUB_FLANNEL_IMPL``) and where the real binaries are cached."""
+    impl = spec.extra.get("flannel_impl") or os.environ.get(IMPL_ENV, "")
+    env = {IMPL_ENV: impl} if impl else {}
+    for key in (CACHE_ENV, "XDG_CACHE_HOME", "HOME"):
+        if os.environ.get(key):
+            env[key] = os.environ[key]
+    return env
 
 
 def start(cluster: SandboxCluster, spec: ClusterSpec) -> None:
     if not spec.control_plane:
         return
-    env = {**marker_env(cluster.id), HOME_ENV: str(cluster.state_dir.parent.parent)}
+    env = {
+        **marker_env(cluster.id),
+        HOME_ENV: str(cluster.state_dir.parent.parent),
+        **flannel_env(spec),
+    }
     log_path = cluster.state_dir / "controlplane.log"
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(

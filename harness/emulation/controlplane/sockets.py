@@ -15,6 +15,8 @@ import threading
 CLONE_NEWNET = 0x40000000
 IN_CLUSTER_HOST = "198.18.0.1"
 IN_CLUSTER_PORT = 6443
+# what the serving certificate names: the fabric address and the default service IP
+IN_CLUSTER_IPS = (IN_CLUSTER_HOST, "10.96.0.1")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 

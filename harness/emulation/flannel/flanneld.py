@@ -256,14 +256,12 @@ def main(
         if ctx is None:
             log.error("no node source: need a container context")
             return 1
-        from harness.emulation.flannel.kube import KubeNodeSource
+        from harness.emulation.flannel.kube import KubeNodeSource, api_client
 
         log.info("Creating kube subnet manager for node %s", ctx.node_name)
-        kubeconfig = opts.kubeconfig_file or ctx.kubeconfig
         try:
-            source = KubeNodeSource(
-                kubeconfig, environ.get("NODE_NAME") or ctx.node_name
-            )
+            api = api_client(opts.kubeconfig_file, environ, ctx.kubeconfig)
+            source = KubeNodeSource(api, environ.get("NODE_NAME") or ctx.node_name)
         except Exception as e:  # unreadable kubeconfig and the like
             log.error("Failed to create SubnetManager: %s", e)
             return 1

@@ -69,11 +69,28 @@ def install_conf(src: str, dst: str) -> int:
     return 0
 
 
+# the PATH an image's config gives its processes (the runtime sets it; Go programs
+# look iptables, iptables-restore and nft up on it, real-flannel.md §5)
+IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def exec_real(argv: list[str]) -> int:
+    """Hand the container over to a real program of the image (never returns)."""
+    env = {"PATH": IMAGE_PATH, **os.environ}
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execvpe(argv[0], argv, env)
+    return EXIT_NOT_FOUND  # pragma: no cover
+
+
 class FlannelCNIPluginImage:
     """``flannel-cni-plugin:<tag>``: the image holds only ``/flannel`` (§1.3)."""
 
     def run(self, argv: list[str], ctx: ContainerContext) -> int:
-        """``cp -f /flannel <dst>`` installs the launcher for this image's tag."""
+        """``cp -f /flannel <dst>`` installs the real plugin when the image is built
+        (harness.realflannel), else the launcher of the emulation for this tag."""
+        if "/flannel" in ctx.image_files and argv[:1] == ["cp"]:
+            return exec_real(argv)
         if len(argv) == 4 and argv[:3] == ["cp", "-f", "/flannel"]:
             dst = argv[3]
             if os.path.isdir(dst):
@@ -109,6 +126,8 @@ class FlannelImage:
             return _cp_f(argv[2], argv[3])
         if kind == "install-conf":
             return install_conf(argv[1], argv[2])
+        if kind == "flanneld" and argv[0] in ctx.image_files:
+            return exec_real(argv)  # the upstream flanneld, built from its module
         if kind == "flanneld":
             from harness.emulation.flannel.flanneld import main
 

@@ -1,6 +1,7 @@
 """The kube subnet manager of the flanneld emulation (test emulation; §2.1, §2.7).
 
-Talks to the API stand-in with the official ``kubernetes`` client: reads this Node,
+Talks to the API stand-in with the official ``kubernetes`` client, configured as
+flanneld's client is (:func:`api_client`: in-cluster in a pod): reads this Node,
 patches annotations and the ``NetworkUnavailable=False/FlannelIsUp`` condition through
 the **status** subresource (RBAC ``nodes/status patch``), and watches Nodes for peers
 (list + watch, falling back to a 1 s relist when watch is not available).
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -26,13 +28,39 @@ log = logging.getLogger(__name__)
 SMP = "application/strategic-merge-patch+json"
 
 
+SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def api_client(kubeconfig_file: str, environ: dict[str, str], fallback: str) -> Any:
+    """The client flanneld's ``BuildConfigFromFlags`` would build (real-flannel.md §2):
+    ``--kubeconfig-file`` when given, else in-cluster config (https to
+    ``$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT`` with the pod's service-account
+    token and ``ca.crt``). ``fallback`` (a kubeconfig) serves only image tests that run
+    flanneld outside a pod, where real flanneld would exit."""
+    from kubernetes import client, config
+
+    if kubeconfig_file:
+        return config.new_client_from_config(config_file=kubeconfig_file)
+    host, port = (environ.get(f"KUBERNETES_SERVICE_{k}") for k in ("HOST", "PORT"))
+    if host and port and os.path.exists(f"{SA_DIR}/token"):
+        configuration = client.Configuration()
+        loader = config.incluster_config.InClusterConfigLoader(
+            token_filename=f"{SA_DIR}/token",
+            cert_filename=f"{SA_DIR}/ca.crt",
+            environ={"KUBERNETES_SERVICE_HOST": host, "KUBERNETES_SERVICE_PORT": port},
+        )
+        loader.load_and_set(configuration)
+        return client.ApiClient(configuration)
+    return config.new_client_from_config(config_file=fallback)
+
+
 class KubeNodeSource:
     """:class:`flanneld.NodeSource` backed by the Kubernetes API."""
 
-    def __init__(self, kubeconfig: str, node_name: str) -> None:
-        from kubernetes import client, config
+    def __init__(self, api: Any, node_name: str) -> None:
+        from kubernetes import client
 
-        self._api_client = config.new_client_from_config(config_file=kubeconfig)
+        self._api_client = api
         self._v1 = client.CoreV1Api(self._api_client)
         self.node_name = node_name
 

@@ -34,6 +34,9 @@ class ContainerContext:
     # network namespace (what in-cluster config would give a real pod)
     kubeconfig: str = "/etc/kubernetes/kubelet.conf"
     log_path: str = ""  # node path where the container's stdout/stderr go
+    # container path -> host path of the real programs the image holds (real Flannel,
+    # harness.realflannel); the shim mounts them there; empty = emulate the image
+    image_files: dict[str, str] = field(default_factory=dict)
 
 
 class ImageHandler(Protocol):

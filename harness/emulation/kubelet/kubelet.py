@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import Any
 from harness.emulation.apiserver.store import Store
 from harness.emulation.kubelet.podworker import PodWorker
 from harness.providers.sandbox.node import SandboxNode
+from harness.realflannel.resolve import requested_impl
 
 log = logging.getLogger(__name__)
 STATUS_PERIOD = 1.0
@@ -45,6 +47,11 @@ class Kubelet:
         self.status_wake = asyncio.Event()  # a container changed: re-check the network
         self._ready: tuple[bool, str, str] | None = None
         self.last_heartbeat = time.monotonic()  # last status the node answered
+        self.token_key = secrets.token_bytes(
+            32
+        )  # signs the pods' service-account tokens
+        # real | emulated | auto: how Flannel images run (harness.realflannel.resolve)
+        self.flannel_impl = requested_impl()
 
     @property
     def name(self) -> str:

@@ -65,12 +65,38 @@ def volume_sources(pod: Pod) -> dict[str, dict[str, Any]]:
                 "configMap": vol["configMap"]["name"],
                 "items": vol["configMap"].get("items"),
             }
+        elif "projected" in vol:  # the service-account token volume, and the like
+            out[vol["name"]] = {
+                "path": f"{pod_dir(pod)}/volumes/kubernetes.io~projected/{vol['name']}",
+                "type": "projected",
+                "sources": vol["projected"].get("sources") or [],
+            }
         elif "emptyDir" in vol:
             out[vol["name"]] = {
                 "path": f"{pod_dir(pod)}/volumes/kubernetes.io~empty-dir/{vol['name']}",
                 "type": "emptyDir",
             }
     return out
+
+
+def projected_files(
+    pod: Pod, sources: list[dict[str, Any]], token: str, configmaps: dict[str, Any]
+) -> dict[str, str]:
+    """File name -> content of a projected volume (token, configMap items, downward
+    API fields); ``configmaps`` maps a name to its object (missing: KeyError)."""
+    files: dict[str, str] = {}
+    for source in sources:
+        if "serviceAccountToken" in source:
+            files[source["serviceAccountToken"].get("path", "token")] = token
+        elif "configMap" in source:
+            ref = source["configMap"]
+            data = (configmaps[ref["name"]].get("data")) or {}
+            for item in ref.get("items") or [{"key": k, "path": k} for k in data]:
+                files[item["path"]] = data[item["key"]]
+        elif "downwardAPI" in source:
+            for item in source["downwardAPI"].get("items") or []:
+                files[item["path"]] = _field(pod, item["fieldRef"]["fieldPath"])
+    return files
 
 
 def container_mounts(pod: Pod, container: dict[str, Any]) -> list[dict[str, Any]]:

@@ -15,6 +15,8 @@ import secrets
 import signal
 from typing import TYPE_CHECKING, Any
 
+from harness.emulation.apiserver.errors import ApiError
+from harness.emulation.apiserver.serviceaccounts import issue_token
 from harness.emulation.images import resolve
 from harness.emulation.kubelet import podstatus
 from harness.emulation.kubelet.containers import ContainerProcess
@@ -22,9 +24,11 @@ from harness.emulation.kubelet.podspec import (
     container_argv,
     container_mounts,
     log_path,
+    projected_files,
     resolve_env,
     volume_sources,
 )
+from harness.realflannel.resolve import choose
 
 if TYPE_CHECKING:
     from harness.emulation.kubelet.kubelet import Kubelet
@@ -116,9 +120,26 @@ class PodWorker:
             attempt += 1
 
     async def _prepare_volumes(self) -> None:
+        """Set up every volume; a missing ConfigMap is a ``FailedMount`` event and a
+        retry with back-off, as kubelet's volume manager does."""
+        attempt = 0
+        while True:
+            try:
+                await self._set_up_volumes()
+                return
+            except ApiError as exc:
+                if exc.code != 404:
+                    raise
+                self._event("FailedMount", f"MountVolume.SetUp failed: {exc}")
+            await asyncio.sleep(backoff(attempt))
+            attempt += 1
+
+    async def _set_up_volumes(self) -> None:
         node = self.k.node
         for name, src in volume_sources(self.pod).items():
-            if src["type"] == "configMap":
+            if src["type"] == "projected":
+                await self._write_projected(src)
+            elif src["type"] == "configMap":
                 cm = self.k.store.get(
                     "configmaps", src["configMap"], self.meta["namespace"]
                 )
@@ -143,6 +164,19 @@ class PodWorker:
                     ["sh", "-c", '[ -e "$1" ] || mkdir -p "$1"', "sh", src["path"]],
                 )
             log.debug("volume %s ready at %s", name, src["path"])
+
+    async def _write_projected(self, src: dict[str, Any]) -> None:
+        """A projected volume's files (the service-account token, ``ca.crt``, the
+        namespace), written as a kubelet does, readable by the container only."""
+        wanted = [s["configMap"]["name"] for s in src["sources"] if "configMap" in s]
+        ns = self.meta["namespace"]
+        configmaps = {n: self.k.store.get("configmaps", n, ns) for n in wanted}
+        token = issue_token(self.pod, self.k.token_key)
+        files = projected_files(self.pod, src["sources"], token, configmaps)
+        for name, content in files.items():
+            await asyncio.to_thread(
+                self.k.node.write_file, f"{src['path']}/{name}", content, 0o644
+            )
 
     async def _start(
         self, c: dict[str, Any], init: bool, attempt: int
@@ -179,11 +213,20 @@ class PodWorker:
             ),
             "log_path": log_path(self.pod, c["name"], attempt),
         }
+        choice = choose(image, self.k.flannel_impl)
+        ctx["image_files"] = choice.files  # a real image's programs (real Flannel)
         spec = {
             "argv": container_argv(c),
             "context": ctx,
             "mounts": container_mounts(self.pod, c),
             "workingDir": c.get("workingDir"),
+            "note": (
+                f"cniscrub: {image} runs emulated: {choice.reason}"
+                if self.k.flannel_impl == "real"
+                and choice.impl == "emulated"
+                and choice.program is not None
+                else ""
+            ),
         }
         proc = await ContainerProcess.start(self.k.node, json.dumps(spec), self.netns)
         self.procs[c["name"]] = proc

@@ -39,7 +39,7 @@ PR_SET_NAME = 15
 SPEC_ENV = "CNISCRUB_CONTAINER_SPEC"  # the container spec (JSON), set by the kubelet
 
 
-def setup_mounts(mounts: list[dict]) -> str:
+def setup_mounts(mounts: list[dict], image_files: dict[str, str] | None = None) -> str:
     """Assemble the container's root on a private tmpfs; return its path."""
     mount("tmpfs", STAGING, "tmpfs", 0, "mode=755,size=64m")
     root = f"{STAGING}/root"
@@ -68,15 +68,32 @@ def setup_mounts(mounts: list[dict]) -> str:
         else:
             os.makedirs(dst)
             mount(src, dst, "", MS_BIND | MS_REC)
-    for (
-        m
-    ) in mounts:  # volumes: writes here reach the node, like hostPath on a real node
-        target = root + (m["target"].rstrip("/") or "/")
+    for m in mounts:  # volumes: writes here reach the node, like hostPath
+        target = inside(root, m["target"])
         _make_point(target, m.get("file", False))
         mount(m["source"], target, "", MS_BIND | MS_REC)
         if m.get("readOnly"):
             mount(m["source"], target, "", MS_BIND | MS_REMOUNT | MS_RDONLY)
+    for path, source in (image_files or {}).items():  # a real image's programs
+        target = inside(root, path)
+        _make_point(target, True)
+        mount(source, target, "", MS_BIND)
+        mount(source, target, "", MS_BIND | MS_REMOUNT | MS_RDONLY)
     return root
+
+
+def inside(root: str, path: str, depth: int = 0) -> str:
+    """Where the container's ``path`` is under ``root``, following symlinks as the
+    container would see them (``/var/run`` -> ``/run`` stays inside the container)."""
+    current = root
+    for part in [p for p in path.split("/") if p and p != "."]:
+        candidate = os.path.normpath(os.path.join(current, part))
+        if os.path.islink(candidate) and depth < 40:
+            link = os.readlink(candidate)
+            base = root if link.startswith("/") else current
+            candidate = inside(root, os.path.join(base[len(root) :], link), depth + 1)
+        current = candidate if candidate.startswith(root) else root
+    return current
 
 
 def _make_point(path: str, is_file: bool) -> None:
@@ -109,7 +126,9 @@ def main() -> int:
     if handler is None:
         print(f"image {ctx.image} is not emulated in the sandbox", file=sys.stderr)
         return 125
-    os.chroot(setup_mounts(spec["mounts"]))
+    if spec.get("note"):
+        print(spec["note"], flush=True)
+    os.chroot(setup_mounts(spec["mounts"], ctx.image_files))
     os.chdir(spec.get("workingDir") or "/")
     os.environ.update(ctx.env)
     argv = list(spec["argv"])

@@ -16,7 +16,7 @@ import pytest
 
 from harness.emulation.apiserver.kubeconfig import write_kubeconfig
 from harness.emulation.apiserver.threaded import ThreadedServer
-from harness.emulation.flannel.kube import KubeNodeSource
+from harness.emulation.flannel.kube import KubeNodeSource, api_client
 from harness.emulation.flannel.model import Peer
 
 A = "flannel.alpha.coreos.com/"
@@ -54,7 +54,7 @@ def server() -> Iterator[ThreadedServer]:
 def source(server: ThreadedServer, tmp_path: Path) -> KubeNodeSource:
     server.call(server.store.create, "nodes", node("n1", "10.244.1.0/24"))
     kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", server.url, "flannel-test")
-    return KubeNodeSource(str(kubeconfig), "n1")
+    return KubeNodeSource(api_client(str(kubeconfig), {}, ""), "n1")
 
 
 def test_local_node_pod_cidr(source: KubeNodeSource) -> None:
