@@ -8,6 +8,7 @@ the module proxy. Facts: real-flannel.md §1a (flanneld: cgo, -X version, binary
 
 from __future__ import annotations
 
+import argparse
 import doctest
 import importlib
 import json
@@ -50,6 +51,8 @@ tencentcloud-sdk-go/tencentcloud/vpc/@v/v1.3.149.zip: 403 Forbidden
     [
         "harness.realflannel.programs",
         "harness.realflannel.build",
+        "harness.realflannel.nodestate",
+        "harness.emulation.apiserver.serviceaccounts",
     ],
 )
 def test_docstring_examples(module: str) -> None:
@@ -347,3 +350,46 @@ def test_images_build_cli(
         "github.com/flannel-io/cni-plugin@v1.6.2-flannel1": False,
     }
     assert rc == images_cmd.EXIT_SOME_NOT_BUILT
+
+
+def test_the_runtime_reads_the_real_plugins_error(tmp_path: Path) -> None:
+    """A real plugin fails the way CNI's skel does: ``{"code": 999, "msg": ...}``
+    indented by 4 spaces on stdout, exit 1 (real-flannel.md §4); the runtime reports
+    that message, as libcni does (flannel-footprint.md §3.5 adds the runtime prefix)."""
+    from harness.emulation.runtime.libcni import CNIError, exec_plugin
+
+    msg = (
+        "loadFlannelSubnetEnv failed: open /run/flannel/subnet.env: "
+        "no such file or directory"
+    )
+    body = json.dumps({"code": 999, "msg": msg}, indent=4)
+    plugin = tmp_path / "flannel"
+    plugin.write_text(f"#!/bin/sh\ncat <<'EOF'\n{body}\nEOF\nexit 1\n")
+    plugin.chmod(0o755)
+    with pytest.raises(CNIError) as err:
+        exec_plugin(str(plugin), b"{}", {"CNI_COMMAND": "ADD"})
+    assert str(err.value) == msg
+
+
+def test_reproduce_records_which_implementation_ran(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from harness.cli import flannel_impl
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    monkeypatch.delenv(resolve.IMPL_ENV, raising=False)
+    _built(BuildCache(tmp_path))
+    manifest = matrix.manifest_path("v0.26.7")
+    choices = flannel_impl.prepare(manifest, None)  # auto: real where built
+    assert flannel_impl.as_json(choices) == {
+        "flannel_impl": "real",
+        "cni_plugin_impl": "emulated",
+        "flannel_impl_detail": resolve.describe(choices),
+    }
+    assert "real flanneld v0.26.7" in capsys.readouterr().err  # the notice line
+    emulated = flannel_impl.as_json(flannel_impl.prepare(manifest, "emulated"))
+    assert emulated["flannel_impl"] == "emulated"
+    args = argparse.Namespace(flannel_impl="real")
+    assert flannel_impl.extra(args) == {"flannel_impl": "real"}
