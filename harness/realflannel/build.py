@@ -157,8 +157,8 @@ def build(
         cache.save(program, record)
         report(Progress(program, "failed", 0, reason))
         return record
-    report(Progress(program, "wait", 0, "waiting for the build lock"))
-    with cache.locked(program):
+    waiting = Progress(program, "wait", 0, "waiting for the build lock")
+    with cache.locked(program, lambda: report(waiting)):
         before = cache.record(program)
         if before is not None and before.ok and cache.built(program):
             report(Progress(program, "done", 0, "already built"))

@@ -19,7 +19,7 @@ import fcntl
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -97,12 +97,20 @@ class BuildCache:
         }
 
     @contextmanager
-    def locked(self, program: GoProgram) -> Iterator[None]:
-        """One build of a program at a time, across processes."""
+    def locked(
+        self, program: GoProgram, on_wait: Callable[[], None] | None = None
+    ) -> Iterator[None]:
+        """One build of a program at a time, across processes (``on_wait`` is called
+        when another process holds the lock)."""
         directory = self.dir(program)
         directory.mkdir(parents=True, exist_ok=True)
         with open(directory / ".lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if on_wait is not None:
+                    on_wait()
+                fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
             finally:

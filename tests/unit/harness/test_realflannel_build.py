@@ -393,3 +393,26 @@ def test_reproduce_records_which_implementation_ran(
     assert emulated["flannel_impl"] == "emulated"
     args = argparse.Namespace(flannel_impl="real")
     assert flannel_impl.extra(args) == {"flannel_impl": "real"}
+
+
+def test_a_second_builder_waits_and_says_so(tmp_path: Path) -> None:
+    import threading
+
+    cache = BuildCache(tmp_path)
+    program = flanneld("v0.26.7")
+    waited = threading.Event()
+
+    def second() -> None:
+        with cache.locked(program, waited.set):
+            pass
+
+    with cache.locked(program):
+        other = threading.Thread(target=second)
+        other.start()
+        assert waited.wait(5)  # told while the first holder builds
+    other.join(5)
+    assert not other.is_alive()
+    quiet: list[str] = []
+    with cache.locked(program, lambda: quiet.append("waited")):
+        pass
+    assert quiet == []
