@@ -34,6 +34,9 @@ KUBE_VERSION = {
 }
 
 
+_READ_ONLY_SUBS = ("log",)
+
+
 def _gv_path(group: str, version: str) -> str:
     return f"apis/{group}/{version}" if group else f"api/{version}"
 
@@ -57,7 +60,7 @@ def _resource_entries(rt: ResourceType) -> list[dict[str, Any]]:
             "singularName": "",
             "namespaced": rt.namespaced,
             "kind": rt.kind,
-            "verbs": ["get", "patch", "update"],
+            "verbs": ["get"] if sub in _READ_ONLY_SUBS else ["get", "patch", "update"],
         }
         for sub in rt.subresources
     ]

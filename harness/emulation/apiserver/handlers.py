@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from . import errors
+from .podlogs import serve_log
 from .resources import ResourceType, by_path
 from .store import Store
 from .tables import to_table, wants_table
@@ -97,6 +98,10 @@ async def handle_api(
     method = request.method
     if api.subresource and method not in ("GET", "PUT", "PATCH"):
         raise errors.method_not_allowed()
+    if api.subresource == "log":
+        if method != "GET" or api.name is None:
+            raise errors.method_not_allowed()
+        return await serve_log(request, store, api.namespace, api.name)
     if method == "GET":
         table = wants_table(request.headers.get("Accept", ""))
         include = q.get("includeObject", "Metadata")

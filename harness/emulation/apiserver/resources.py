@@ -99,7 +99,9 @@ def _r(
 RESOURCES: tuple[ResourceType, ...] = (
     _r("", "namespaces", "Namespace", False, status=True, short=("ns",)),
     _r("", "nodes", "Node", False, status=True, short=("no",)),
-    _r("", "pods", "Pod", True, status=True, short=("po",), categories=("all",)),
+    ResourceType(  # pods/log: kubelet-served logs (podlogs.py)
+        "", "v1", "pods", "Pod", True, ("status", "log"), ("po",), ("all",)
+    ),
     _r("", "configmaps", "ConfigMap", True, short=("cm",)),
     _r("", "secrets", "Secret", True),
     _r("", "serviceaccounts", "ServiceAccount", True, short=("sa",)),

@@ -26,6 +26,8 @@ import yaml
 from aiohttp import web
 
 from . import errors
+from .audit import AuditedStore, AuditLog
+from .audit_http import audit_middleware
 from .discovery import Discovery
 from .handlers import STORE_KEY, WATCHES_KEY, ApiRequest, handle_api, json_response
 from .store import Store
@@ -131,9 +133,15 @@ async def _on_shutdown(app: web.Application) -> None:
         stream.stop()
 
 
-def make_app(store: Store) -> web.Application:
-    """The aiohttp application serving ``store``; several apps may share one store."""
-    app = web.Application(middlewares=[_status_errors], client_max_size=16 * 2**20)
+def make_app(store: Store, audit: AuditLog | None = None) -> web.Application:
+    """The aiohttp application serving ``store``; several apps may share one store.
+    Requests are recorded in ``audit`` (by default the log of an :class:`AuditedStore`)."""
+    if audit is None and isinstance(store, AuditedStore):
+        audit = store.audit
+    middlewares = [_status_errors]
+    if audit is not None:
+        middlewares.insert(0, audit_middleware(audit))
+    app = web.Application(middlewares=middlewares, client_max_size=16 * 2**20)
     app[STORE_KEY] = store
     watches: set[WatchStream] = set()
     app[WATCHES_KEY] = watches

@@ -57,6 +57,7 @@ from .events import EventRecorder
 from .lifecycle import Lifecycle
 from .objects import DEFAULT_NAMESPACES, clone, ready_to_remove
 from .patching import PatchError, apply_patch, normalize_patch_type
+from .podlogs import PodLogs
 from .resources import RESOURCES, ResourceType, lookup
 from .selectors import SelectorError, parse_field, parse_label
 from .strategy import prepare_create, prepare_update
@@ -87,6 +88,7 @@ class Store:
         self.hub = ChangeHub(history)
         self._events = EventRecorder(self)
         self._lifecycle = Lifecycle(self, pod_deletion, namespace_cleanup_delay)
+        self.pod_logs = PodLogs()  # kubelets register here to serve pods/log
         for ns in namespaces:
             self.create("namespaces", {"metadata": {"name": ns}})
 

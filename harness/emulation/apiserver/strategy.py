@@ -18,6 +18,7 @@ import uuid
 from typing import Any
 
 from . import errors
+from .jobspec import job_defaults
 from .objects import now, spec_changed
 from .resources import ResourceType
 from .serviceaccounts import admit_pod
@@ -140,5 +141,7 @@ def create_defaults(rt: ResourceType, obj: dict[str, Any]) -> None:
             "updateStrategy",
             {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
         )
-    elif rt.plural in ("jobs", "deployments"):
+    elif rt.plural == "jobs":
+        job_defaults(obj)
+    elif rt.plural == "deployments":
         obj["status"] = {}

@@ -30,15 +30,26 @@ def wants_table(accept: str) -> bool:
     return "as=Table" in accept
 
 
+def _epoch(timestamp: str) -> float | None:
+    try:
+        return float(calendar.timegm(time.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ")))
+    except ValueError:
+        return None
+
+
 def human_age(timestamp: str | None) -> str:
     """apimachinery ``HumanDuration`` of the time since ``timestamp``."""
     if not timestamp:
         return "<unknown>"
-    try:
-        then = calendar.timegm(time.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ"))
-    except ValueError:
+    then = _epoch(timestamp)
+    if then is None:
         return "<invalid>"
-    s = max(0, int(time.time() - then))
+    return human_duration(time.time() - then)
+
+
+def human_duration(seconds: float) -> str:
+    """apimachinery ``HumanDuration``: ``59s``, ``3m20s``, ``5h``, ``3d``."""
+    s = max(0, int(seconds))
     if s < 120:
         return f"{s}s"
     m = s // 60
@@ -171,11 +182,13 @@ def _job(obj: dict[str, Any]) -> list[Any]:
         else ("Running")
     )
     completions = obj.get("spec", {}).get("completions", 1)
+    start = _epoch(st.get("startTime") or "")
+    end = _epoch(st.get("completionTime") or "") or time.time()
     return [
         obj["metadata"]["name"],
         status,
         f"{st.get('succeeded', 0)}/{completions}",
-        "",
+        "" if start is None else human_duration(end - start),
         _age(obj),
     ]
 

@@ -4,7 +4,10 @@ component): ``python -m harness.emulation.controlplane --cluster NAME``.
 It serves the API stand-in (host: 127.0.0.1:<free port>; in-cluster: 198.18.0.1:6443 in
 the fabric), writes the kubeconfigs (``<state dir>/kubeconfig`` for users,
 ``/etc/kubernetes/kubelet.conf`` inside every node), registers the Node objects and runs
-the kubelets, the DaemonSet controller and the scheduler. When ready it writes
+the kubelets, the DaemonSet, Job and TTL-after-finished controllers, the node lifecycle
+controller and the scheduler. Every request (and every write of those in-process
+components, under their own identity) goes to the audit log ``<state dir>/audit.log``
+(:mod:`harness.emulation.apiserver.audit`). When ready it writes
 ``<state dir>/controlplane.json``. It lives until the cluster is deleted (SIGKILL).
 """
 
@@ -19,11 +22,20 @@ import sys
 
 import yaml
 
+from harness.emulation.apiserver.audit import (
+    ACTOR,
+    SCHEDULER,
+    AuditedStore,
+    AuditLog,
+    acting_as,
+    controller,
+)
 from harness.emulation.apiserver.kubeconfig import kubeconfig_dict, write_kubeconfig
 from harness.emulation.apiserver.pki import load_or_create, server_context
 from harness.emulation.apiserver.server import make_app, serve
 from harness.emulation.apiserver.store import Store
 from harness.emulation.controlplane import controllers, nodelifecycle, rootca, sockets
+from harness.emulation.controlplane.jobs import JobController
 from harness.emulation.controlplane.nodes import node_object
 from harness.emulation.kubelet.kubelet import Kubelet
 from harness.providers.base import NODE_MONITOR_GRACE_PERIOD
@@ -31,11 +43,13 @@ from harness.providers.sandbox.provider import SandboxCluster, SandboxProvider
 
 log = logging.getLogger("controlplane")
 NODE_KUBECONFIG = "/etc/kubernetes/kubelet.conf"
+AUDIT_LOG = "audit.log"  # in the cluster's state dir
 RECORD_POLL = 0.25
 
 
 async def run(cluster: SandboxCluster, runtime: str, grace: float) -> None:
-    store = Store()
+    # kube-apiserver --audit-log-path: every request, in order (tests read it)
+    store = AuditedStore(AuditLog(cluster.state_dir / AUDIT_LOG))
     host_sock = sockets.listen("127.0.0.1", 0)
     fabric_sock = sockets.listen_in_netns(
         f"/proc/{cluster.fabric_pid}/ns/net",
@@ -74,7 +88,7 @@ async def run(cluster: SandboxCluster, runtime: str, grace: float) -> None:
         for k in kubelets:
             k.wake.set()
 
-    for resource in ("pods", "daemonsets", "nodes"):
+    for resource in ("pods", "daemonsets", "nodes", "jobs"):
         store.subscribe(resource, on_change)
     ready = {"pid": os.getpid(), "api_url": api_url, "in_cluster_url": in_cluster}
     (cluster.state_dir / "controlplane.json").write_text(json.dumps(ready))
@@ -91,21 +105,29 @@ async def run(cluster: SandboxCluster, runtime: str, grace: float) -> None:
 
 
 async def _controllers(store: Store, wake: asyncio.Event) -> None:
+    job_controller = JobController(store)
+    passes = (
+        (controller("daemon-set-controller"), controllers.reconcile_daemonsets),
+        (SCHEDULER, controllers.schedule_pending),
+        (controller("job-controller"), lambda _: job_controller.reconcile()),
+    )
     while True:
         try:
             await asyncio.wait_for(wake.wait(), 1.0)
         except TimeoutError:
             pass
         wake.clear()
-        try:
-            controllers.reconcile_daemonsets(store)
-            controllers.schedule_pending(store)
-        except Exception:
-            log.exception("controllers")
+        for actor, reconcile in passes:
+            try:
+                with acting_as(actor):
+                    reconcile(store)
+            except Exception:
+                log.exception("controllers")
 
 
 async def _monitor_nodes(store: Store, kubelets: list[Kubelet], grace: float) -> None:
     """The node lifecycle controller: a silent kubelet's node becomes Unknown."""
+    ACTOR.set(controller("node-controller"))  # this task's writes, as audited
     while True:
         await asyncio.sleep(min(5.0, grace / 4))  # --node-monitor-period (5 s)
         for k in kubelets:

@@ -35,6 +35,8 @@ IMAGES: dict[str, str] = {
     "registry.k8s.io/e2e-test-images/agnhost": (
         "harness.emulation.images.workload:WorkloadImage"
     ),
+    # the cleaner's image as deploy/Dockerfile builds it (`cniscrub:<version>`)
+    "docker.io/library/cniscrub": "harness.emulation.images.cleaner:CleanerImage",
 }
 
 
@@ -60,11 +62,15 @@ def tag(image: str) -> str:
 
 
 def resolve(image: str) -> ImageHandler | None:
-    """The handler for an image, or None when the image is not emulated."""
+    """The handler for an image, or None when the image is not emulated (a handler
+    class with a ``has_tag(tag)`` check knows only the tags it accepts)."""
     target = IMAGES.get(repository(image))
     if target is None:
         return None
     module_name, _, class_name = target.partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)
+    has_tag = getattr(cls, "has_tag", None)
+    if has_tag is not None and not has_tag(tag(image)):
+        return None
     handler: ImageHandler = cls()
     return handler

@@ -25,7 +25,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.emulation.apiserver.audit import acting_as
+from harness.emulation.apiserver.audit import kubelet as kubelet_identity
+from harness.emulation.apiserver.podlogs import LogUnavailable
 from harness.emulation.apiserver.store import Store
+from harness.emulation.kubelet.podspec import log_path
 from harness.emulation.kubelet.podworker import PodWorker
 from harness.providers.sandbox.node import SandboxNode
 from harness.realflannel.resolve import requested_impl
@@ -80,7 +84,28 @@ class Kubelet:
 
     async def run(self) -> None:
         self.store.register_kubelet(self.name)
-        await asyncio.gather(self._sync_loop(), self._status_loop())
+        self.store.pod_logs.register(self.name, self)
+        with acting_as(
+            kubelet_identity(self.name)
+        ):  # its writes, as the audit sees them
+            await asyncio.gather(self._sync_loop(), self._status_loop())
+
+    def read_container_log(
+        self, pod: dict[str, Any], container: str, attempt: int
+    ) -> bytes:
+        """A container's log file (``/var/log/pods/...``) read through the node's root,
+        for ``pods/log`` (:mod:`harness.emulation.apiserver.podlogs`); a powered-off
+        node cannot be dialled."""
+        holder = self.node.record.holder
+        if self.node.record.stopped or holder is None or not holder.alive():
+            raise LogUnavailable(
+                f"dial tcp {self.node.address}:10250: connect: no route to host"
+            )
+        path = log_path(pod, container, attempt)
+        try:
+            return Path(f"/proc/{holder.pid}/root{path}").read_bytes()
+        except OSError as exc:
+            raise LogUnavailable(f"open {path}: {exc.strerror}") from exc
 
     async def _sync_loop(self) -> None:
         while True:

@@ -22,6 +22,7 @@ def now() -> str:
 class PodStatus:
     def __init__(self, pod: dict[str, Any], host_ip: str) -> None:
         spec = pod["spec"]
+        self.restart_policy = spec.get("restartPolicy") or "Always"
         self.host_ip = host_ip
         self.start = now()
         self.pod_ips: list[str] = []
@@ -110,9 +111,30 @@ class PodStatus:
             },
         )
 
+    def phase(self) -> str:
+        """kubelet's ``getPhase``: Running while a container runs or will be
+        restarted; with all containers terminated, Succeeded/Failed as the restart
+        policy says (Never: Failed if any failed; OnFailure: Succeeded if all
+        succeeded); an init container that failed under Never fails the pod."""
+        states = [s["state"] for s in self.main.values()]
+        if self.restart_policy == "Never" and any(
+            s["state"].get("terminated", {}).get("exitCode", 0) != 0
+            for s in self.init.values()
+        ):
+            return "Failed"
+        if any("running" in st for st in states):
+            return "Running"
+        if states and all("terminated" in st for st in states):
+            failed = any(st["terminated"].get("exitCode", 0) != 0 for st in states)
+            if self.restart_policy == "Never":
+                return "Failed" if failed else "Succeeded"
+            if self.restart_policy == "OnFailure" and not failed:
+                return "Succeeded"
+            return "Running"
+        return "Pending"
+
     def render(self) -> dict[str, Any]:
         ready = self.inited and all(s["ready"] for s in self.main.values())
-        running = any("running" in s["state"] for s in self.main.values())
         cond = [
             {"type": "PodScheduled", "status": "True"},
             {"type": "Initialized", "status": str(self.inited)},
@@ -120,7 +142,7 @@ class PodStatus:
             {"type": "Ready", "status": str(ready)},
         ]
         out: dict[str, Any] = {
-            "phase": "Running" if running else "Pending",
+            "phase": self.phase(),
             "hostIP": self.host_ip,
             "hostIPs": [{"ip": self.host_ip}],
             "startTime": self.start,

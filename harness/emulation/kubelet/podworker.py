@@ -81,7 +81,8 @@ class PodWorker:
                 self.pod_ips = [self.k.node.address]
             await self._prepare_volumes()
             for c in self.spec.get("initContainers") or []:
-                await self._run_to_completion(c)
+                if not await self._run_to_completion(c):
+                    return
             self.status.initialized()
             self._post()
             await asyncio.gather(*(self._supervise(c) for c in self.spec["containers"]))
@@ -232,7 +233,9 @@ class PodWorker:
         self.procs[c["name"]] = proc
         return proc
 
-    async def _run_to_completion(self, c: dict[str, Any]) -> None:
+    async def _run_to_completion(self, c: dict[str, Any]) -> bool:
+        """Run an init container until it succeeds (True); False when it failed and
+        the restart policy is Never (the pod failed)."""
         attempt = 0
         while True:
             proc = await self._start(c, True, attempt)
@@ -240,10 +243,12 @@ class PodWorker:
             if rc == 0:
                 self.status.init_done(c["name"])
                 self.k.status_wake.set()  # e.g. an install-cni container wrote a conflist
-                return
+                return True
             if proc:
                 self.status.init_failed(c["name"], rc, attempt)
                 self._post()
+                if self.spec.get("restartPolicy") == "Never":  # the pod failed
+                    return False
             await asyncio.sleep(backoff(attempt))
             attempt += 1
 
