@@ -35,6 +35,8 @@ you can read first, a journal + backup, a verification and an undo.
   cniscrub apply --cni NAME --yes        back up, remove, verify
   cniscrub verify --cni NAME             exit 0 when none of its residue is left
   cniscrub restore JOURNAL --yes         put back everything a journal removed
+  cniscrub cluster plan|apply|verify     the same for a whole cluster (API objects,
+                                         a Job per node; pip install 'cniscrub[cluster]')
 
 Exit codes: 0 ok/clean, 1 error, 2 changes pending/residue found, 3 partial failure,
 4 usage, 5 stale plan, 6 refused (the CNI's agent running, lock held, no --yes without
@@ -192,7 +194,9 @@ def build_parser() -> Parser:
     )
     for p in subs.values():
         p.set_defaults(**DEFAULTS)
-    parser.subcommands = dict(subs)
+    from cniscrub.cluster.cli import add_parser as add_cluster
+
+    parser.subcommands = {**subs, "cluster": add_cluster(sub)}
     return parser
 
 
@@ -331,6 +335,11 @@ def _main(argv: list[str]) -> int:
             stream=sys.stderr,
             format="%(levelname)s %(name)s: %(message)s",
         )
+        if command == "cluster":  # the cluster half: Kubernetes API + node Jobs
+            from cniscrub.cluster.cli import run as run_cluster
+
+            command = f"cluster {args.cluster_command}"
+            return run_cluster(args)
         early = start_early_reads(args)
         ctx = build_context(args, early)
         return int(_commands()[ctx.command](ctx))

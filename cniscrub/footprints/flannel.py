@@ -50,6 +50,9 @@ FOOTPRINT = FootprintSpec(
     match=match,
     cluster=ClusterFootprint(
         objects=API_OBJECTS,
+        labels=("k8s-app=flannel", "app=flannel"),  # §1.1 (kustomize adds k8s-app)
+        pod_labels=("app=flannel",),  # §1.1: the DaemonSet's selector
+        namespace_labels=(("pod-security.kubernetes.io/enforce", "privileged"),),
         node_annotation_prefixes=("flannel.alpha.coreos.com/",),  # §2.7
         node_condition_reasons=("FlannelIsUp",),  # §2.7 NetworkUnavailable=False
     ),

@@ -35,12 +35,27 @@ class ApiObject:
 
 @dataclass(frozen=True)
 class ClusterFootprint:
-    """What the CNI leaves in the Kubernetes API: the manifest's objects, the node
-    annotations its agent writes (by prefix) and the node condition reasons it sets."""
+    """What the CNI leaves in the Kubernetes API, as data ``cniscrub cluster`` reads:
+
+    - ``objects``: its install manifest's objects by name (any version);
+    - ``labels``: label selectors that mark its objects in any version or variant
+      (an object of one of the ``objects``' kinds carrying one is the CNI's too);
+    - ``pod_labels``: selectors of its agent's pods (found with or without their
+      DaemonSet);
+    - ``namespace_labels``: labels its manifest puts on its own namespace (PodSecurity
+      admission), which go with that namespace;
+    - ``node_annotation_prefixes``: node annotations its agent writes (by prefix);
+    - ``node_condition_type`` / ``node_condition_reasons``: the node condition it sets,
+      removed only when its reason is the CNI's own (another CNI's is kept).
+    """
 
     objects: tuple[ApiObject, ...] = ()
+    labels: tuple[str, ...] = ()
+    pod_labels: tuple[str, ...] = ()
+    namespace_labels: tuple[tuple[str, str], ...] = ()
     node_annotation_prefixes: tuple[str, ...] = ()
     node_condition_reasons: tuple[str, ...] = ()
+    node_condition_type: str = "NetworkUnavailable"
 
 
 @dataclass(frozen=True)

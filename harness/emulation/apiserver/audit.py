@@ -199,7 +199,14 @@ class AuditedStore(Store):
         self.audit = audit
         super().__init__(**kwargs)
 
-    def _record(self, method: str, ident: Ident, code: int, received: float) -> None:
+    def _record(
+        self,
+        method: str,
+        ident: Ident,
+        code: int,
+        received: float,
+        created: str | None = None,
+    ) -> None:
         actor = ACTOR.get()
         if actor is None or actor.via_http:
             return
@@ -212,7 +219,7 @@ class AuditedStore(Store):
             uri=uri,
             code=code,
             received=received,
-            ref=object_ref(rt, namespace, name, sub),
+            ref=object_ref(rt, namespace, name or created, sub),
         )
 
     def _audited(
@@ -224,7 +231,11 @@ class AuditedStore(Store):
         except ApiError as exc:
             self._record(method, ident, exc.code, received)
             raise
-        self._record(method, ident, 201 if method == "POST" else 200, received)
+        if method == "POST":  # the new object's name, as kube-apiserver records it
+            created = result["metadata"]["name"]
+            self._record(method, ident, 201, received, created)
+        else:
+            self._record(method, ident, 200, received)
         return result
 
     def create(

@@ -9,6 +9,7 @@ with anonymous auth says); clients tell themselves apart by their ``User-Agent``
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -40,6 +41,16 @@ def _object_ref(path: str) -> tuple[dict[str, str] | None, bool]:
     return object_ref(api.rt, api.namespace, api.name, api.subresource), bool(api.name)
 
 
+def _created_name(response: web.StreamResponse) -> str | None:
+    body = getattr(response, "body", None)
+    if not isinstance(body, bytes):
+        return None
+    try:
+        return str(json.loads(body)["metadata"]["name"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def audit_middleware(log: AuditLog) -> Any:
     """A middleware recording every request in ``log`` (place it outermost, so the
     status code is the one the client gets)."""
@@ -55,9 +66,12 @@ def audit_middleware(log: AuditLog) -> Any:
         )
         token = ACTOR.set(actor)
         code = 500
+        created: str | None = None
         try:
             response = await handler(request)
             code = response.status
+            if request.method == "POST" and code == 201:
+                created = _created_name(response)
             return response
         except web.HTTPException as exc:
             code = exc.status
@@ -65,6 +79,8 @@ def audit_middleware(log: AuditLog) -> Any:
         finally:
             ACTOR.reset(token)
             ref, named = _object_ref(request.path)
+            if ref is not None and created:  # as kube-apiserver: the new object's name
+                ref["name"] = created
             watch = request.query.get("watch") in ("true", "1")
             log.record(
                 actor=actor,

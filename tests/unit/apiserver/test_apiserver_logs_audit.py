@@ -235,8 +235,13 @@ def test_audit_records_http_and_in_process_writes_once(audited: Any) -> None:
         first["userAgent"] == "logs-test/1"
         and first["user"]["username"] == "system:anonymous"
     )
-    assert first["objectRef"] == {"resource": "namespaces", "apiVersion": "v1"}
+    assert first["objectRef"] == {
+        "resource": "namespaces",
+        "name": "a1",
+        "apiVersion": "v1",
+    }
     assert last["user"]["username"] == "system:node:n1"
+    assert last["objectRef"]["name"] == "k"  # a create names the new object
     assert last["userAgent"].startswith("kubelet/v1.32.4")
     for e in events:
         assert e["apiVersion"] == "audit.k8s.io/v1" and e["stage"] == "ResponseComplete"

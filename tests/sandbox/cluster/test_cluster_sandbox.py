@@ -1,0 +1,236 @@
+"""``cniscrub cluster`` against a 3-node sandbox cluster with Flannel installed from the
+shipped manifest: the plan, a dry run, apply (order of deletes from the audit log, no
+node Job before the agent's pods are gone, at most --parallel Jobs, every node clean
+inside, annotations and condition gone, the summary equal to the nodes' own reports,
+a converging re-run) and a node powered off during the run.
+
+Facts: flannel-footprint.md §1.1 (the manifest's objects and labels), §2.7 (node
+annotations and the NetworkUnavailable/FlannelIsUp condition), §7 (node residue);
+kube-api-standin.md §4 (the API stand-in the tests read the audit log of).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from typing import Any
+
+import pytest
+
+from harness.kube import kubectl, kubectl_json
+from harness.providers.base import Cluster
+from harness.wait import until
+from tests.sandbox.cluster.cluster_lab import (
+    CNISCRUB,
+    DELETE_ORDER,
+    Audit,
+    cluster_residue,
+    flannel_up,
+    max_overlap,
+    residue,
+    run_cluster,
+)
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+
+USER_CM = {
+    "apiVersion": "v1",
+    "kind": "ConfigMap",
+    "metadata": {"name": "user-settings", "namespace": "kube-flannel"},
+    "data": {"k": "v"},
+}
+
+
+def _node_result(doc: dict[str, Any], node: str) -> dict[str, Any]:
+    return next(r for r in doc["node_results"] if r["node"] == node)
+
+
+def test_plan_and_dry_run_change_nothing(lab_cluster: Cluster) -> None:
+    flannel_up(lab_cluster)
+    kubectl(lab_cluster, "apply", "-f", "-", input=json.dumps(USER_CM))
+    try:
+        before_objects = kubectl_json(
+            lab_cluster, "get", "ds,cm,sa", "-n", "kube-flannel"
+        )
+        before_nodes = cluster_residue(lab_cluster)
+        mark = Audit.mark(lab_cluster)
+        plan = run_cluster(lab_cluster, "plan", "--cni", "flannel", "--api-only")
+        assert plan.rc == 2
+        doc = plan.doc
+        assert {(o["kind"], o["name"]) for o in doc["objects"]} == {
+            ("DaemonSet", "kube-flannel-ds"),
+            ("ConfigMap", "kube-flannel-cfg"),
+            ("ServiceAccount", "flannel"),
+            ("ClusterRole", "flannel"),
+            ("ClusterRoleBinding", "flannel"),
+            ("Namespace", "kube-flannel"),
+        }
+        ds = next(o for o in doc["objects"] if o["kind"] == "DaemonSet")
+        assert "label app=flannel" in ds["evidence"]
+        assert {p["node"] for p in doc["agent_pods"]} == {
+            n.name for n in lab_cluster.nodes
+        }
+        for node in doc["nodes"]:
+            assert node["annotations"] and node["condition"]["reason"] == "FlannelIsUp"
+        # a namespace holding someone else's object is kept, and said so
+        kinds = [s["target"] for s in doc["steps"] if s["kind"] == "delete"]
+        assert "Namespace kube-flannel" not in kinds
+        kept = [k for k in doc["left_alone"] if k["target"] == "Namespace kube-flannel"]
+        assert kept and "ConfigMap user-settings" in kept[0]["why"]
+        assert "pod-security.kubernetes.io/enforce" in kept[0]["why"]
+
+        dry = subprocess.run(
+            [CNISCRUB, "cluster", "apply", "--cni", "flannel", "--dry-run"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={"KUBECONFIG": str(lab_cluster.kubeconfig), "PATH": "/usr/bin:/bin"},
+            check=False,
+        )
+        assert dry.returncode == 2, dry.stderr
+        for path in DELETE_ORDER[:-1]:  # the namespace stays: it holds user-settings
+            assert f"DELETE {path}?propagationPolicy=Background" in dry.stdout
+        assert dry.stdout.count("kind: Job") == len(lab_cluster.nodes)
+        for node in lab_cluster.nodes:
+            assert f"nodeName: {node.name}" in dry.stdout
+            assert f"PATCH /api/v1/nodes/{node.name}/status" in dry.stdout
+        # nothing changed: no write by cniscrub, same objects, same node residue
+        audit = Audit(lab_cluster, since=mark)
+        assert audit.by("cniscrub/") and audit.cniscrub() == []
+        after = kubectl_json(lab_cluster, "get", "ds,cm,sa", "-n", "kube-flannel")
+        uids = lambda d: sorted(i["metadata"]["uid"] for i in d["items"])  # noqa: E731
+        assert uids(after) == uids(before_objects)
+        assert cluster_residue(lab_cluster) == before_nodes
+    finally:
+        kubectl(
+            lab_cluster,
+            *("delete", "-f", "-", "--ignore-not-found"),
+            input=json.dumps(USER_CM),
+        )
+
+
+def test_apply_cleans_every_node_in_order_and_converges(lab_cluster: Cluster) -> None:
+    flannel_up(lab_cluster)
+    nodes = {n.name: n for n in lab_cluster.nodes}
+    assert all(residue(n) for n in nodes.values())  # Flannel really is on the nodes
+    mark = Audit.mark(lab_cluster)
+    run = run_cluster(
+        lab_cluster, "apply", "--cni", "flannel", "--yes", "--parallel", "2"
+    )
+    assert run.rc == 0, run.stderr
+    assert run.doc["clean"] and {r["verdict"] for r in run.doc["node_results"]} == {
+        "clean"
+    }
+
+    audit = Audit(lab_cluster, since=mark)
+    deletes = [
+        Audit.path(e)
+        for e in audit.cniscrub(("delete",))
+        if "/jobs/" not in e["requestURI"]
+    ]
+    assert deletes == DELETE_ORDER
+    # no node Job before every agent pod was gone (the kubelets' last word on them)
+    finals = [
+        e
+        for e in audit.by("kubelet/")
+        if e["verb"] == "delete" and "/namespaces/kube-flannel/pods/" in e["requestURI"]
+    ]
+    assert len({Audit.path(e) for e in finals}) == len(nodes)
+    spans = audit.job_intervals()
+    assert len(spans) == len(nodes)
+    first_job = min(start for start, _ in spans.values())
+    assert max(Audit.end(e) for e in finals) <= first_job
+    assert max_overlap(spans.values()) <= 2
+    # the annotations and condition went after the Jobs, from every node
+    patches = [e for e in audit.cniscrub(("patch",)) if "/nodes/" in e["requestURI"]]
+    assert len(patches) == 2 * len(nodes)
+    assert min(Audit.start(e) for e in patches) >= max(end for _, end in spans.values())
+    assert cluster_residue(lab_cluster) == {}
+
+    for name, node in nodes.items():
+        assert residue(node) == [], name  # clean, as the node's own tools see it
+        result = _node_result(run.doc, name)
+        report = result["report"]  # the node's own report, as its pod log had it
+        assert report["schema"] == "cniscrub/apply/v1" and report["exit_code"] == 0
+        statuses = [r["status"] for r in report["results"]]
+        counts = {
+            s: statuses.count(s) for s in ("applied", "noop", "failed", "skipped")
+        }
+        assert {k: result["counts"][k] for k in counts} == counts and counts[
+            "applied"
+        ] > 0
+        # ... and as the node's journal (written by that run, on the node) has it
+        lines = node.read_file(f"{result['journal']}/journal.jsonl").decode()
+        events = [json.loads(line) for line in lines.splitlines()]
+        done = [(e["action"], e["status"]) for e in events if e["event"] == "result"]
+        assert done == [(r["action"], r["status"]) for r in report["results"]]
+    first = next(iter(nodes.values()))
+    verify = lab_cluster.run_cleaner(first, ["verify", "--cni", "flannel"])
+    assert verify.rc == 0, verify.stdout
+
+    again = run_cluster(lab_cluster, "apply", "--cni", "flannel", "--yes")
+    assert again.rc == 0
+    assert [s["kind"] for s in again.doc["steps"]] == ["run-jobs"]
+    assert all(r["counts"]["applied"] == 0 for r in again.doc["node_results"])
+    plan = run_cluster(lab_cluster, "plan", "--cni", "flannel")
+    assert plan.rc == 0 and {r["verdict"] for r in plan.doc["node_plans"]} == {"clean"}
+
+
+def test_node_powered_off_during_the_run_is_reported_then_cleaned(
+    lab_cluster: Cluster,
+) -> None:
+    flannel_up(lab_cluster)
+    victim = lab_cluster.nodes[-1]  # Jobs go in node order: this one's comes last
+    mark = Audit.mark(lab_cluster)
+    proc = subprocess.Popen(
+        [
+            CNISCRUB,
+            "cluster",
+            "apply",
+            "--cni",
+            "flannel",
+            "--yes",
+            "--parallel",
+            "1",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"KUBECONFIG": str(lab_cluster.kubeconfig), "PATH": "/usr/bin:/bin"},
+    )
+    try:
+
+        def job_posted() -> bool:
+            posts = Audit(lab_cluster, mark).cniscrub(("create",))
+            return any(Audit.path(e).endswith("/jobs") for e in posts)
+
+        until(job_posted, timeout=120, what="the first node Job")
+        victim.stop()
+        out, err = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    doc = json.loads(out)
+    assert proc.returncode == 3 and doc["exit_code"] == 3, err
+    down = _node_result(doc, victim.name)
+    assert down["verdict"] == "unreachable" and "re-run" in down["message"]
+    others = [r for r in doc["node_results"] if r["node"] != victim.name]
+    assert {r["verdict"] for r in others} == {"clean"}
+    assert any(
+        r["node"] == victim.name for r in doc["node_results"]
+    )  # never skipped silently
+
+    victim.start()
+
+    def posting_again() -> bool:
+        node = kubectl_json(lab_cluster, "get", "node", victim.name)
+        ready = [c for c in node["status"]["conditions"] if c["type"] == "Ready"]
+        return bool(ready) and ready[0]["status"] != "Unknown"
+
+    until(posting_again, timeout=60, what=f"{victim.name} posting status again")
+    assert residue(victim)  # the reboot took /run, the conflist and binary stayed
+    rerun = run_cluster(lab_cluster, "apply", "--cni", "flannel", "--yes")
+    assert rerun.rc == 0, rerun.stderr
+    assert _node_result(rerun.doc, victim.name)["verdict"] == "clean"
+    assert residue(victim) == []
