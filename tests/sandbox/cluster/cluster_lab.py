@@ -174,3 +174,56 @@ def max_overlap(spans: Iterable[list[float]]) -> int:
         now += step
         most = max(most, now)
     return most
+
+
+def node_result(doc: dict[str, Any], node: str) -> dict[str, Any]:
+    return next(r for r in doc["node_results"] if r["node"] == node)
+
+
+def check_clean_apply(
+    cluster: Cluster, doc: dict[str, Any], audit: Audit, parallel: int
+) -> None:
+    """The promises of one ``cluster apply`` on a cluster with Flannel up: objects
+    deleted in dependency order; no node Job before every agent pod was gone (the
+    kubelets' final deletes); never more than ``parallel`` Jobs at once; annotations and
+    condition removed after the Jobs; every node clean inside; each node's summary row
+    equal to its own report (the pod log's document and the node's journal)."""
+    nodes = {n.name: n for n in cluster.nodes}
+    assert doc["clean"] and {r["verdict"] for r in doc["node_results"]} == {"clean"}
+    assert [r["node"] for r in doc["node_results"]] == sorted(nodes)
+    deletes = [
+        Audit.path(e)
+        for e in audit.cniscrub(("delete",))
+        if "/jobs/" not in e["requestURI"]
+    ]
+    assert deletes == DELETE_ORDER
+    finals = [
+        e
+        for e in audit.by("kubelet/")
+        if e["verb"] == "delete" and "/namespaces/kube-flannel/pods/" in e["requestURI"]
+    ]
+    assert len({Audit.path(e) for e in finals}) == len(nodes)
+    spans = audit.job_intervals()
+    assert len(spans) == len(nodes)
+    assert max(Audit.end(e) for e in finals) <= min(a for a, _ in spans.values())
+    assert max_overlap(spans.values()) <= parallel
+    patches = [e for e in audit.cniscrub(("patch",)) if "/nodes/" in e["requestURI"]]
+    assert len(patches) == 2 * len(nodes)  # annotations, then the condition
+    assert min(Audit.start(e) for e in patches) >= max(b for _, b in spans.values())
+    assert cluster_residue(cluster) == {}
+    for name, node in nodes.items():
+        assert residue(node) == [], name  # clean, as the node's own tools see it
+        result = node_result(doc, name)
+        report = result["report"]  # the node's own report, from its pod log
+        assert report["schema"] == "cniscrub/apply/v1" and report["exit_code"] == 0
+        statuses = [r["status"] for r in report["results"]]
+        counts = {
+            s: statuses.count(s) for s in ("applied", "noop", "failed", "skipped")
+        }
+        assert counts["applied"] > 0
+        assert {k: result["counts"][k] for k in counts} == counts
+        # ... and as the journal that run wrote on the node has it
+        lines = node.read_file(f"{result['journal']}/journal.jsonl").decode()
+        events = [json.loads(line) for line in lines.splitlines()]
+        done = [(e["action"], e["status"]) for e in events if e["event"] == "result"]
+        assert done == [(r["action"], r["status"]) for r in report["results"]]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from typing import Any
 
 import pytest
 
@@ -24,9 +23,10 @@ from tests.sandbox.cluster.cluster_lab import (
     CNISCRUB,
     DELETE_ORDER,
     Audit,
+    check_clean_apply,
     cluster_residue,
     flannel_up,
-    max_overlap,
+    node_result,
     residue,
     run_cluster,
 )
@@ -39,10 +39,6 @@ USER_CM = {
     "metadata": {"name": "user-settings", "namespace": "kube-flannel"},
     "data": {"k": "v"},
 }
-
-
-def _node_result(doc: dict[str, Any], node: str) -> dict[str, Any]:
-    return next(r for r in doc["node_results"] if r["node"] == node)
 
 
 def test_plan_and_dry_run_change_nothing(lab_cluster: Cluster) -> None:
@@ -118,52 +114,8 @@ def test_apply_cleans_every_node_in_order_and_converges(lab_cluster: Cluster) ->
         lab_cluster, "apply", "--cni", "flannel", "--yes", "--parallel", "2"
     )
     assert run.rc == 0, run.stderr
-    assert run.doc["clean"] and {r["verdict"] for r in run.doc["node_results"]} == {
-        "clean"
-    }
 
-    audit = Audit(lab_cluster, since=mark)
-    deletes = [
-        Audit.path(e)
-        for e in audit.cniscrub(("delete",))
-        if "/jobs/" not in e["requestURI"]
-    ]
-    assert deletes == DELETE_ORDER
-    # no node Job before every agent pod was gone (the kubelets' last word on them)
-    finals = [
-        e
-        for e in audit.by("kubelet/")
-        if e["verb"] == "delete" and "/namespaces/kube-flannel/pods/" in e["requestURI"]
-    ]
-    assert len({Audit.path(e) for e in finals}) == len(nodes)
-    spans = audit.job_intervals()
-    assert len(spans) == len(nodes)
-    first_job = min(start for start, _ in spans.values())
-    assert max(Audit.end(e) for e in finals) <= first_job
-    assert max_overlap(spans.values()) <= 2
-    # the annotations and condition went after the Jobs, from every node
-    patches = [e for e in audit.cniscrub(("patch",)) if "/nodes/" in e["requestURI"]]
-    assert len(patches) == 2 * len(nodes)
-    assert min(Audit.start(e) for e in patches) >= max(end for _, end in spans.values())
-    assert cluster_residue(lab_cluster) == {}
-
-    for name, node in nodes.items():
-        assert residue(node) == [], name  # clean, as the node's own tools see it
-        result = _node_result(run.doc, name)
-        report = result["report"]  # the node's own report, as its pod log had it
-        assert report["schema"] == "cniscrub/apply/v1" and report["exit_code"] == 0
-        statuses = [r["status"] for r in report["results"]]
-        counts = {
-            s: statuses.count(s) for s in ("applied", "noop", "failed", "skipped")
-        }
-        assert {k: result["counts"][k] for k in counts} == counts and counts[
-            "applied"
-        ] > 0
-        # ... and as the node's journal (written by that run, on the node) has it
-        lines = node.read_file(f"{result['journal']}/journal.jsonl").decode()
-        events = [json.loads(line) for line in lines.splitlines()]
-        done = [(e["action"], e["status"]) for e in events if e["event"] == "result"]
-        assert done == [(r["action"], r["status"]) for r in report["results"]]
+    check_clean_apply(lab_cluster, run.doc, Audit(lab_cluster, since=mark), 2)
     first = next(iter(nodes.values()))
     verify = lab_cluster.run_cleaner(first, ["verify", "--cni", "flannel"])
     assert verify.rc == 0, verify.stdout
@@ -213,7 +165,7 @@ def test_node_powered_off_during_the_run_is_reported_then_cleaned(
             proc.kill()
     doc = json.loads(out)
     assert proc.returncode == 3 and doc["exit_code"] == 3, err
-    down = _node_result(doc, victim.name)
+    down = node_result(doc, victim.name)
     assert down["verdict"] == "unreachable" and "re-run" in down["message"]
     others = [r for r in doc["node_results"] if r["node"] != victim.name]
     assert {r["verdict"] for r in others} == {"clean"}
@@ -232,5 +184,5 @@ def test_node_powered_off_during_the_run_is_reported_then_cleaned(
     assert residue(victim)  # the reboot took /run, the conflist and binary stayed
     rerun = run_cluster(lab_cluster, "apply", "--cni", "flannel", "--yes")
     assert rerun.rc == 0, rerun.stderr
-    assert _node_result(rerun.doc, victim.name)["verdict"] == "clean"
+    assert node_result(rerun.doc, victim.name)["verdict"] == "clean"
     assert residue(victim) == []

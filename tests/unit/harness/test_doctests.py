@@ -25,6 +25,11 @@ MODULES = [
     "harness.matrix_params",
     "harness.cli.nodes",
     "harness.emulation.controlplane.nodelifecycle",
+    "harness.emulation.controlplane.jobs",
+    "harness.emulation.apiserver.audit",
+    "harness.emulation.apiserver.jobspec",
+    "harness.emulation.apiserver.podlogs",
+    "harness.emulation.images.cleaner",
     "harness.providers.sandbox.underlay",
     "harness.wait",
     *(
