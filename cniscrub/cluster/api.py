@@ -49,7 +49,6 @@ class Api:
     def __init__(self, api_client: Any) -> None:
         self.client = api_client
         self.server = str(api_client.configuration.host)
-        self.sent: list[ApiCall] = []  # every write, in order (tests and -v)
 
     # -- generic ---------------------------------------------------------------------
     def request(self, call: ApiCall) -> Any:
@@ -76,8 +75,6 @@ class Api:
             raise ApiFailure(
                 f"cannot reach the API server at {self.server}: {exc}"
             ) from None
-        if call.method != "GET":
-            self.sent.append(call)
         log.debug("%s -> %s", call.line()[:200], response.status)
         raise_for(response.status, raw, call.line()[:200])
         return json.loads(raw) if raw.strip() else None

@@ -16,6 +16,7 @@ import argparse
 from typing import Any
 
 from cniscrub import __version__, footprints
+from cniscrub.cluster.errors import ClusterError
 from cniscrub.errors import UsageError
 
 __all__ = ["COMMANDS", "add_parser", "run", "run_id"]
@@ -157,6 +158,11 @@ def run(args: argparse.Namespace) -> int:
         return int(
             getattr(commands, f"cmd_{args.cluster_command}")(api, args, progress)
         )
+    except KeyboardInterrupt:
+        raise ClusterError(
+            "interrupted: this run's node Jobs were deleted; run it again to finish "
+            "(what is done stays done)"
+        ) from None
     finally:
         progress.close()
         api.client.close()

@@ -30,17 +30,17 @@ def _plan(
     return spec, make_plan(state, spec, opts), rid
 
 
-def _node_jobs(
-    api: Api, args: argparse.Namespace, progress: Progress, command: str
-) -> tuple[ClusterPlan, list[NodeResult], str]:
-    """Run the read-only ``command`` (plan or verify) on every node through Jobs."""
-    spec, plan, rid = _plan(api, args, command)
-    jobs_only = ClusterPlan(
-        plan.state, plan.step("run-jobs"), plan.job_nodes, plan.unreachable
-    )
-    executor = Executor(
+def _execute(
+    api: Api,
+    args: argparse.Namespace,
+    progress: Progress,
+    planned: tuple[FootprintSpec, ClusterPlan, str],
+    command: str = "apply",
+) -> Outcome:
+    spec, plan, rid = planned
+    return Executor(
         api,
-        jobs_only,
+        plan,
         spec,
         progress,
         parallel=args.parallel,
@@ -49,8 +49,19 @@ def _node_jobs(
         run_id=rid,
         namespace=args.namespace,
         command=command,
+    ).run()
+
+
+def _node_jobs(
+    api: Api, args: argparse.Namespace, progress: Progress, command: str
+) -> tuple[ClusterPlan, list[NodeResult], str]:
+    """Run the read-only ``command`` (plan or verify) on every node through Jobs."""
+    spec, plan, rid = _plan(api, args, command)
+    jobs_only = ClusterPlan(
+        plan.state, plan.step("run-jobs"), plan.job_nodes, plan.unreachable
     )
-    return plan, executor.run().nodes, rid
+    outcome = _execute(api, args, progress, (spec, jobs_only, rid), command)
+    return plan, outcome.nodes, rid
 
 
 def cmd_plan(api: Api, args: argparse.Namespace, progress: Progress) -> ExitCode:
@@ -93,17 +104,7 @@ def cmd_apply(api: Api, args: argparse.Namespace, progress: Progress) -> ExitCod
             render.print_dry_run(plan)
         return code
     _confirm(args, plan)
-    outcome = Executor(
-        api,
-        plan,
-        spec,
-        progress,
-        parallel=args.parallel,
-        timeout=args.timeout,
-        keep_jobs=args.keep_jobs,
-        run_id=rid,
-        namespace=args.namespace,
-    ).run()
+    outcome = _execute(api, args, progress, (spec, plan, rid))
     code = ExitCode.OK if outcome.clean else ExitCode.PARTIAL
     _report("apply", plan, outcome, code, args, rid)
     return code

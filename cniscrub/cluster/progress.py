@@ -90,7 +90,7 @@ class LineProgress(QuietProgress):
 class RichProgress:
     """A live display on a terminal."""
 
-    def __init__(self) -> None:
+    def __init__(self, console: Any = None) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -101,7 +101,7 @@ class RichProgress:
             TimeElapsedColumn,
         )
 
-        self.console = Console(stderr=True)
+        self.console = console or Console(stderr=True)
         self.live = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),

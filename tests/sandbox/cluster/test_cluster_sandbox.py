@@ -16,6 +16,8 @@ import subprocess
 
 import pytest
 
+from cniscrub.cluster.reports import split_log
+from cniscrub.deploy import manifest_text
 from harness.kube import kubectl, kubectl_json
 from harness.providers.base import Cluster
 from harness.wait import until
@@ -186,3 +188,35 @@ def test_node_powered_off_during_the_run_is_reported_then_cleaned(
     assert rerun.rc == 0, rerun.stderr
     assert node_result(rerun.doc, victim.name)["verdict"] == "clean"
     assert residue(victim) == []
+
+
+def test_plan_daemonset_plans_every_node_read_only(lab_cluster: Cluster) -> None:
+    """deploy/plan-daemonset.yaml as shipped: each pod prints its node's plan (JSON)
+    and the exit code, then sleeps; the host root is mounted read-only."""
+    flannel_up(lab_cluster)
+    manifest = manifest_text("plan-daemonset.yaml")
+    selector = "app.kubernetes.io/component=node-plan"
+    kubectl(lab_cluster, "apply", "-f", "-", input=manifest)
+    try:
+
+        def logs() -> dict[str, str]:
+            pods = kubectl_json(
+                lab_cluster, "-n", "kube-system", "get", "pods", "-l", selector
+            )
+            out = {}
+            for pod in pods["items"]:
+                name = pod["metadata"]["name"]
+                res = kubectl(
+                    lab_cluster, "-n", "kube-system", "logs", name, check=False
+                )
+                if "cniscrub exit code" in res.stdout:
+                    out[pod["spec"]["nodeName"]] = res.stdout
+            return out if len(out) == len(lab_cluster.nodes) else {}
+
+        for node, log in until(logs, timeout=90, what="a plan from every node").items():
+            doc, rest = split_log(log)
+            assert doc is not None and doc["schema"] == "cniscrub/plan/v1", node
+            assert doc["actions"] and "cniscrub exit code 2" in rest
+    finally:
+        kubectl(lab_cluster, "delete", "-f", "-", "--ignore-not-found", input=manifest)
+    assert all(residue(n) for n in lab_cluster.nodes)  # a plan changes nothing

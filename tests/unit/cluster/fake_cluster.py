@@ -101,7 +101,14 @@ class FakeCluster:
             store.create(
                 "nodes",
                 {
-                    "metadata": {"name": name, "annotations": dict(ANNOTATIONS)},
+                    "metadata": {
+                        "name": name,
+                        "annotations": dict(ANNOTATIONS),
+                        "labels": {
+                            "kubernetes.io/hostname": name,
+                            "pool": "control" if "control" in name else "workers",
+                        },
+                    },
                     "status": {
                         "conditions": [
                             {

@@ -16,18 +16,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from tests.sandbox.cluster.cluster_lab import DELETE_ORDER
 from tests.unit.cluster.conftest import Result
 from tests.unit.cluster.fake_cluster import FakeCluster, Script, apply_report
 
 Cli = Callable[..., Result]
-ORDER = [
-    "/apis/apps/v1/namespaces/kube-flannel/daemonsets/kube-flannel-ds",
-    "/api/v1/namespaces/kube-flannel/configmaps/kube-flannel-cfg",
-    "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/flannel",
-    "/apis/rbac.authorization.k8s.io/v1/clusterroles/flannel",
-    "/api/v1/namespaces/kube-flannel/serviceaccounts/flannel",
-    "/api/v1/namespaces/kube-flannel",
-]
+ORDER = DELETE_ORDER  # flannel-footprint.md §1.1, in dependency order
 
 
 def _writes(fake: FakeCluster) -> list[dict[str, Any]]:
@@ -347,3 +341,21 @@ def test_an_earlier_runs_job_is_replaced(fake: FakeCluster, cli: Cli) -> None:
         )
         == 2
     )
+
+
+def test_nodes_selector_limits_the_node_work(fake: FakeCluster, cli: Cli) -> None:
+    res = cli("apply", "--cni", "flannel", "--yes", "--json", "--nodes", "pool=workers")
+    assert res.rc == 0
+    workers = [n for n in fake.nodes if "worker" in n]
+    assert [r["node"] for r in res.doc["node_results"]] == workers
+    assert fake.list("daemonsets", "kube-flannel") == []  # API objects are cluster-wide
+    control = fake.get("nodes", fake.nodes[0])
+    assert control["metadata"]["annotations"].get("flannel.alpha.coreos.com/public-ip")
+    patched = {_path(e) for e in _writes(fake) if e["verb"] == "patch"}
+    assert patched == {
+        f"/api/v1/nodes/{n}{s}" for n in workers for s in ("", "/status")
+    }
+    none = cli(
+        "plan", "--cni", "flannel", "--api-only", "--json", "--nodes", "pool=gpu"
+    )
+    assert none.doc["warnings"] == ["no node matches --nodes pool=gpu"]

@@ -10,6 +10,7 @@ hostNetwork, hostPID, every taint tolerated, host root at /host, ``cniscrub appl
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -206,3 +207,24 @@ def test_bad_numbers_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> Non
         main(["cluster", "apply", "--cni", "flannel", "--parallel", "0", "--yes"]) == 4
     )
     assert "--parallel" in capsys.readouterr().err
+
+
+def test_live_progress_on_a_terminal() -> None:
+    import io
+
+    from rich.console import Console
+
+    from cniscrub.cluster.model import NodeResult
+    from cniscrub.cluster.progress import RichProgress
+
+    out = io.StringIO()
+    progress = RichProgress(Console(file=out, force_terminal=True, width=100))
+    progress.phase("delete DaemonSet kube-flannel/kube-flannel-ds")
+    progress.waiting(2, 3, "pods to stop")
+    progress.jobs(2, "apply")
+    progress.job_started("w1")
+    progress.job_done(NodeResult("w1", "clean", 0, seconds=1.5))
+    progress.close()
+    text = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", out.getvalue())  # colours, cursor
+    assert "delete DaemonSet kube-flannel/kube-flannel-ds" in text
+    assert "✓ w1 clean (1.5 s)" in text and "1/2" in text
