@@ -56,8 +56,9 @@ def _key(obj: Obj, kind_name: str) -> tuple[str, str | None, str]:
 
 
 def find_objects(api: Api, spec: FootprintSpec) -> list[Found]:
-    """The CNI's objects: by the manifest's names, and by the footprint's labels on
-    objects of the same kinds anywhere."""
+    """The CNI's objects: by the manifest's names, by the footprint's labels on
+    objects of the same kinds anywhere, and what its DaemonSets' pods use (their
+    service account and ConfigMaps)."""
     cluster = spec.cluster or ClusterFootprint()
     found: dict[tuple[str, str | None, str], tuple[Obj, list[str]]] = {}
     for wanted in cluster.objects:
@@ -70,10 +71,38 @@ def find_objects(api: Api, spec: FootprintSpec) -> list[Found]:
             for obj in api.list(kind_name, labels=selector):
                 why = f"label {selector}"
                 found.setdefault(_key(obj, kind_name), (obj, []))[1].append(why)
+    for (kind_name, ns, name), (obj, _) in list(found.items()):
+        if kind_name != "DaemonSet":
+            continue
+        for ref_kind, ref_name in used_by(obj):
+            ref = api.find(ref_kind, ref_name, ns)
+            if ref is not None:
+                why = f"used by DaemonSet {ns}/{name}"
+                found.setdefault(_key(ref, ref_kind), (ref, []))[1].append(why)
     return [
         Found(k, name, ns, obj["metadata"].get("uid", ""), tuple(why))
         for (k, ns, name), (obj, why) in found.items()
     ]
+
+
+def used_by(ds: Obj) -> list[tuple[str, str]]:
+    """The service account and ConfigMaps a DaemonSet's pods use (its namespace),
+    except those Kubernetes makes for every namespace.
+
+    >>> used_by({"spec": {"template": {"spec": {"serviceAccountName": "flannel",
+    ...     "volumes": [{"configMap": {"name": "kube-flannel-cfg"}}, {"hostPath": {}}]}}}})
+    [('ServiceAccount', 'flannel'), ('ConfigMap', 'kube-flannel-cfg')]
+    """
+    pod = ((ds.get("spec") or {}).get("template") or {}).get("spec") or {}
+    refs = []
+    account = pod.get("serviceAccountName") or pod.get("serviceAccount")
+    if account:
+        refs.append(("ServiceAccount", str(account)))
+    for volume in pod.get("volumes") or []:
+        name = (volume.get("configMap") or {}).get("name")
+        if name:
+            refs.append(("ConfigMap", str(name)))
+    return [r for r in refs if r not in AUTOMATIC]
 
 
 def find_pods(api: Api, spec: FootprintSpec, objects: list[Found]) -> list[AgentPod]:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -246,3 +248,27 @@ def test_audit_records_http_and_in_process_writes_once(audited: Any) -> None:
     for e in events:
         assert e["apiVersion"] == "audit.k8s.io/v1" and e["stage"] == "ResponseComplete"
         assert e["requestReceivedTimestamp"] <= e["stageTimestamp"]
+
+
+def test_follow_streams_until_the_container_stops(audited: Any) -> None:
+    server, _, core = audited
+    kubelet_ = FakeKubelet()
+    kubelet_.logs[("f", "c", 0)] = b"first\n"
+    server.call(server.store.pod_logs.register, "n1", kubelet_)
+    server.call(server.store.create, "pods", _pod("f", ["c"]))
+    _state(server, "f", {"c": {"running": {}}})
+
+    def later() -> None:
+        time.sleep(0.5)
+        kubelet_.logs[("f", "c", 0)] = b"first\nsecond\n"
+        time.sleep(0.5)
+        _state(server, "f", {"c": {"terminated": {"exitCode": 0}}})
+
+    writer = threading.Thread(target=later)
+    writer.start()
+    stream = core.read_namespaced_pod_log(
+        "f", "default", follow=True, _preload_content=False
+    )
+    body = stream.read().decode()
+    writer.join()
+    assert body == "first\nsecond\n"

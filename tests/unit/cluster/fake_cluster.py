@@ -45,6 +45,12 @@ FLANNEL_UP = {
 }
 
 
+def manifest_docs() -> list[dict[str, Any]]:
+    """The objects of the default Flannel manifest."""
+    text = manifest_path(DEFAULT_FLANNEL_VERSION).read_text()
+    return [d for d in yaml.safe_load_all(text) if d]
+
+
 def apply_report(applied: int = 3, exit_code: int = 0) -> str:
     results = [
         {"action": i + 1, "status": "applied", "target": f"t{i}"}
@@ -70,7 +76,10 @@ class Script:
 
 
 class FakeCluster:
-    def __init__(self, tmp: Path, nodes: int = 3) -> None:
+    def __init__(
+        self, tmp: Path, nodes: int = 3, docs: list[dict[str, Any]] | None = None
+    ) -> None:
+        self.docs = docs if docs is not None else manifest_docs()
         self.audit_path = tmp / "audit.log"
         self.server = ThreadedServer(
             store=AuditedStore(AuditLog(self.audit_path))
@@ -124,8 +133,7 @@ class FakeCluster:
             store.register_kubelet(name)
         for name in self.nodes:
             store.pod_logs.register(name, self)
-        docs = yaml.safe_load_all(manifest_path(DEFAULT_FLANNEL_VERSION).read_text())
-        for doc in (d for d in docs if d):
+        for doc in self.docs:
             made = store.create(doc["kind"], doc, doc["metadata"].get("namespace"))
             if doc["kind"] == "DaemonSet":
                 self._ds_pods(made)
@@ -136,8 +144,8 @@ class FakeCluster:
                 "pods",
                 {
                     "metadata": {
-                        "name": f"kube-flannel-ds-{node}",
-                        "namespace": "kube-flannel",
+                        "name": f"{ds['metadata']['name']}-{node}",
+                        "namespace": ds["metadata"]["namespace"],
                         "labels": {"app": "flannel", "tier": "node"},
                         "ownerReferences": [
                             {

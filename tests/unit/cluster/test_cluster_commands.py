@@ -16,9 +16,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from cniscrub.cli.main import main
 from tests.sandbox.cluster.cluster_lab import DELETE_ORDER
 from tests.unit.cluster.conftest import Result
-from tests.unit.cluster.fake_cluster import FakeCluster, Script, apply_report
+from tests.unit.cluster.fake_cluster import (
+    FakeCluster,
+    Script,
+    apply_report,
+    manifest_docs,
+)
 
 Cli = Callable[..., Result]
 ORDER = DELETE_ORDER  # flannel-footprint.md §1.1, in dependency order
@@ -359,3 +365,48 @@ def test_nodes_selector_limits_the_node_work(fake: FakeCluster, cli: Cli) -> Non
         "plan", "--cni", "flannel", "--api-only", "--json", "--nodes", "pool=gpu"
     )
     assert none.doc["warnings"] == ["no node matches --nodes pool=gpu"]
+
+
+def test_an_older_layout_in_kube_system_is_found_by_labels_and_use(
+    tmp_path: Any, capsys: Any, monkeypatch: Any
+) -> None:
+    """Flannel laid out the way older manifests did: everything in kube-system, the
+    DaemonSet named differently, no k8s-app labels. kube-system itself stays."""
+    docs = []
+    for doc in manifest_docs():
+        if doc["kind"] == "Namespace":
+            continue
+        meta = doc["metadata"]
+        meta["labels"] = {
+            k: v for k, v in (meta.get("labels") or {}).items() if k != "k8s-app"
+        }
+        if meta.get("namespace"):
+            meta["namespace"] = "kube-system"
+        if doc["kind"] == "DaemonSet":
+            meta["name"] = "kube-flannel-ds-amd64"
+        if doc["kind"] == "ClusterRoleBinding":
+            doc["subjects"][0]["namespace"] = "kube-system"
+        docs.append(doc)
+    fake = FakeCluster(tmp_path, nodes=2, docs=docs)
+    try:
+        monkeypatch.setenv("KUBECONFIG", str(fake.kubeconfig))
+        assert main(["cluster", "apply", "--cni", "flannel", "--yes", "--json"]) == 0
+        doc = json.loads(capsys.readouterr().out)
+        found = {
+            (o["kind"], o["namespace"], o["name"]): o["evidence"]
+            for o in doc["objects"]
+        }
+        assert found[("DaemonSet", "kube-system", "kube-flannel-ds-amd64")] == [
+            "label app=flannel"
+        ]
+        assert (
+            "used by DaemonSet kube-system/kube-flannel-ds-amd64"
+            in found[("ServiceAccount", "kube-system", "flannel")]
+        )
+        assert len(found) == 5
+        assert fake.list("daemonsets", "kube-system") == []
+        assert fake.list("serviceaccounts", "kube-system") == []
+        assert fake.get("namespaces", "kube-system")  # never deleted
+        assert [r["verdict"] for r in doc["node_results"]] == ["clean", "clean"]
+    finally:
+        fake.stop()
