@@ -75,7 +75,7 @@ def _cells(values: tuple[object, ...]) -> str:
 def _row(what: str, total: float, clean: int, times: list[float]) -> None:
     q = statistics.quantiles(times, n=10) if len(times) > 1 else times * 9
     spread = (min(times), statistics.median(times), q[8], max(times))
-    print(f"{what:<36} {total:>8.1f} {clean:>6}  per node s: " + _cells(spread))
+    print(f"{what:<36} {total:>8.1f} {clean:>6}  {'':>11} " + _cells(spread))
 
 
 def main() -> int:
@@ -97,6 +97,7 @@ def main() -> int:
         total, doc = cluster_apply(cluster, args.parallel)
         steps = {s["kind"]: s.get("result") or {} for s in doc["steps"]}
         jobs_phase = float((steps.get("run-jobs") or {}).get("seconds") or 0.0)
+        waited = float((steps.get("wait-pods") or {}).get("seconds") or 0.0)
         per_node = [
             float(r["seconds"]) for r in doc["node_results"] if r["seconds"] is not None
         ]
@@ -112,7 +113,8 @@ def main() -> int:
     head = ("run", "total s", "clean", "min", "median", "p90", "max")
     print(f"{head[0]:<36} {head[1]:>8} {head[2]:>6}  per node s: " + _cells(head[3:]))
     _row("cluster apply (API + node Jobs)", total, clean, per_node)
-    print(f"{'  of which the node Jobs':<36} {jobs_phase:>8.1f}")
+    print(f"{'  of which: agent pods stopping':<36} {waited:>8.1f}")
+    print(f"{'            the node Jobs':<36} {jobs_phase:>8.1f}")
     _row("node cleaner in each node, in turn", seq_total, seq_clean, seq_times)
     print(
         f"\norchestration cost: per node (median Job / median direct run) "

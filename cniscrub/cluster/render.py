@@ -98,9 +98,11 @@ def print_json(doc: dict[str, Any]) -> None:
 
 
 def _console() -> Any:
+    """stdout: the terminal's width, or wide enough for logs (nothing cut off)."""
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    width = None if sys.stdout.isatty() else 200
+    return Console(highlight=False, soft_wrap=True, width=width)
 
 
 def print_plan(plan: ClusterPlan, title: str) -> None:
@@ -163,7 +165,9 @@ def print_nodes(results: list[NodeResult], title: str) -> None:
     for column in ("node", "verdict", "exit", "counts", "seconds", "journal / message"):
         table.add_column(column)
     for r in results:
-        counts = " ".join(f"{k}={v}" for k, v in r.counts.items())
+        counts = " ".join(f"{k}={v}" for k, v in r.counts.items() if v) or (
+            "nothing to do" if r.counts else ""
+        )
         table.add_row(
             r.node,
             r.verdict,

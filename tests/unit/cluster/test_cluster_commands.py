@@ -410,3 +410,22 @@ def test_an_older_layout_in_kube_system_is_found_by_labels_and_use(
         assert [r["verdict"] for r in doc["node_results"]] == ["clean", "clean"]
     finally:
         fake.stop()
+
+
+def test_text_output_plan_and_summary_table(fake: FakeCluster, cli: Cli) -> None:
+    plan = cli("plan", "--cni", "flannel", "--api-only")
+    assert plan.rc == 2
+    assert "  1. delete     DaemonSet kube-flannel/kube-flannel-ds" in plan.out
+    assert "because named kube-flannel-ds in the Flannel manifest" in plan.out
+    assert "next CNI: none found" in plan.out
+    res = cli("apply", "--cni", "flannel", "--yes")
+    assert res.rc == 0
+    assert "cniscrub cluster apply: 3/3 node(s) clean" in res.out
+    for node in fake.nodes:
+        row = next(line for line in res.out.splitlines() if f" {node} " in line)
+        assert (
+            "clean" in row
+            and "applied=3" in row
+            and "/var/lib/cniscrub/journal/x-1" in row
+        )
+    assert "cniscrub cluster: [3/3]" in res.err  # progress, one line per node
