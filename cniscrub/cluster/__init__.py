@@ -11,7 +11,8 @@ Layers, each passing data to the next (:mod:`.model`):
   ordered steps with evidence and their exact requests (:mod:`.kinds` knows the
   dependency order), :mod:`.jobs` makes each node's Job from ``deploy/job.yaml``;
 - :mod:`.execute` carries a plan out, :mod:`.runner` runs the node Jobs (at most N at
-  a time, progress from :mod:`.progress`) and :mod:`.reports` reads each node's report
+  a time, pods followed by :mod:`.podwatch`, progress from :mod:`.progress`) and
+  :mod:`.reports` reads each node's report
   from its pod log;
 - :mod:`.commands` and :mod:`.cli` are the ``plan``, ``apply`` and ``verify``
   commands; :mod:`.render` prints tables or the JSON document.

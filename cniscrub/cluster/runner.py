@@ -14,8 +14,6 @@ replaced. Ctrl-C deletes the run's Jobs.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -24,18 +22,18 @@ from typing import Any
 
 from cniscrub.cluster.api import Api
 from cniscrub.cluster.errors import ApiFailure, Conflict, NotFound
-from cniscrub.cluster.jobs import CONTAINER, RUN_LABEL
+from cniscrub.cluster.jobs import CONTAINER
 from cniscrub.cluster.kinds import kind
 from cniscrub.cluster.model import ApiCall, NodeResult
+from cniscrub.cluster.podwatch import PodFeed
 from cniscrub.cluster.progress import Progress
 from cniscrub.cluster.reports import split_log, verdict
 
-__all__ = ["JobRunner", "PodFeed", "jobs_by_node", "node_path"]
+__all__ = ["JobRunner", "jobs_by_node", "node_path"]
 
 log = logging.getLogger(__name__)
 BACKGROUND = (("propagationPolicy", "Background"),)
 NODE_CHECK = 1.0
-WATCH_SECONDS = 5
 GONE_TIMEOUT = 30.0
 HOST_ROOT = "/host"
 # a container that cannot start (kubelet waiting reasons): reported at once
@@ -50,52 +48,6 @@ CANNOT_START = (
 Obj = dict[str, Any]
 
 
-class PodFeed:
-    """Pods of one run, from a watch in a background thread (restarted as needed)."""
-
-    def __init__(self, api: Api, namespace: str, run_id: str) -> None:
-        self.api, self.namespace = api, namespace
-        self.selector = f"{RUN_LABEL}={run_id}"
-        self.events: queue.Queue[tuple[str, Obj]] = queue.Queue()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._loop, name="pod-watch", daemon=True
-        )
-        self._thread.start()
-
-    def _loop(self) -> None:
-        version: str | None = None
-        while not self._stop.is_set():
-            try:
-                for type_, pod in self.api.watch_pods(
-                    self.namespace, self.selector, WATCH_SECONDS, version
-                ):
-                    if type_ == "ERROR":  # e.g. 410 Gone: list again
-                        version = None
-                        break
-                    version = pod.get("metadata", {}).get("resourceVersion") or version
-                    if type_ != "BOOKMARK":
-                        self.events.put((type_, pod))
-                    if self._stop.is_set():
-                        return
-            except Exception as exc:  # the server went away for a moment
-                log.debug("pod watch: %s", exc)
-                version = None
-                self._stop.wait(0.5)
-
-    def drain(self, timeout: float) -> list[tuple[str, Obj]]:
-        try:
-            out = [self.events.get(timeout=timeout)]
-        except queue.Empty:
-            return []
-        while not self.events.empty():
-            out.append(self.events.get_nowait())
-        return out
-
-    def stop(self) -> None:
-        self._stop.set()
-
-
 @dataclass
 class Slot:
     node: str
@@ -105,8 +57,10 @@ class Slot:
 
 
 def _terminated(pod: Obj) -> tuple[str, Obj] | None:
-    """(``terminated``/``waiting``, state) of the cleaner container, when decisive."""
-    for st in (pod.get("status") or {}).get("containerStatuses") or []:
+    """(``terminated``/``waiting``, state) of the cleaner container, when decisive;
+    a pod that ended without it having run (evicted, rejected) is ``waiting`` too."""
+    status = pod.get("status") or {}
+    for st in status.get("containerStatuses") or []:
         if st.get("name") != CONTAINER:
             continue
         state = st.get("state") or {}
@@ -115,6 +69,11 @@ def _terminated(pod: Obj) -> tuple[str, Obj] | None:
         waiting = state.get("waiting") or {}
         if waiting.get("reason") in CANNOT_START:
             return "waiting", waiting
+    if status.get("phase") in ("Failed", "Succeeded"):
+        return "waiting", {
+            "reason": status.get("reason") or status["phase"],
+            "message": status.get("message", ""),
+        }
     return None
 
 
@@ -186,7 +145,11 @@ class JobRunner:
                     )
                 )
                 continue
-            created = self._create(self.jobs[node])
+            try:
+                created = self._create(self.jobs[node])
+            except ApiFailure as exc:  # e.g. forbidden, no such namespace
+                self._done(NodeResult(node, "failed", message=f"no Job: {exc}"))
+                continue
             slot = Slot(
                 node,
                 created["metadata"]["name"],

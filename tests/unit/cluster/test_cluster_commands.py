@@ -429,3 +429,12 @@ def test_text_output_plan_and_summary_table(fake: FakeCluster, cli: Cli) -> None
             and "/var/lib/cniscrub/journal/x-1" in row
         )
     assert "cniscrub cluster: [3/3]" in res.err  # progress, one line per node
+
+
+def test_jobs_that_cannot_be_created_fail_their_nodes(
+    fake: FakeCluster, cli: Cli
+) -> None:
+    res = cli("verify", "--cni", "flannel", "--json", "--namespace", "no-such-ns")
+    assert res.rc == 2  # the API side still holds Flannel
+    assert {r["verdict"] for r in res.doc["node_results"]} == {"failed"}
+    assert 'namespaces "no-such-ns" not found' in res.doc["node_results"][0]["message"]
