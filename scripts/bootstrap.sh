@@ -12,7 +12,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 packages=(iproute2 iptables nftables containernetworking-plugins util-linux procps
-          iputils-ping kmod python3-venv ca-certificates)
+          iputils-ping kmod python3-venv ca-certificates
+          chromium chromium-driver)  # the HTML report's browser test (headless)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

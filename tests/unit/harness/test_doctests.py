@@ -32,6 +32,18 @@ MODULES = [
     "harness.emulation.images.cleaner",
     "harness.providers.sandbox.underlay",
     "harness.wait",
+    "harness.yaml_lines",
+    *(
+        f"harness.runbook.{name}"
+        for name in (
+            "classify",
+            "manifests",
+            "model",
+            "nodeshell",
+            "shellscript",
+            "verdict",
+        )
+    ),
     *(
         f"harness.emulation.flannel.{name}"
         for name in (
