@@ -21,10 +21,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.flannel_install import install, uninstall
+from harness.flannel_install import install
+from harness.kube import kubectl, kubectl_json
 from harness.matrix import DEFAULT_FLANNEL_VERSION, manifest_path
 from harness.providers import make_provider
 from harness.providers.base import Cluster, ClusterSpec
+from harness.wait import until
 
 CNISCRUB = str(Path(sys.executable).with_name("cniscrub"))
 NAME = "bench-cluster"
@@ -50,6 +52,18 @@ def cluster_apply(cluster: Cluster, parallel: int) -> tuple[float, dict[str, Any
             file=sys.stderr,
         )
     return took, doc
+
+
+def kubectl_delete(cluster: Cluster, manifest: Path) -> None:
+    """What users do, and wait until the agent's pods are gone (as cluster apply does
+    before its Jobs), so both runs do the same node work."""
+    kubectl(cluster, "delete", "-f", str(manifest), "--ignore-not-found", timeout=300)
+
+    def gone() -> bool:
+        pods = kubectl_json(cluster, "get", "pods", "-A", "-l", "app=flannel")
+        return not pods["items"]
+
+    until(gone, timeout=600, interval=1.0, what="Flannel's pods gone")
 
 
 def direct_runs(cluster: Cluster) -> tuple[float, list[float], int]:
@@ -103,7 +117,7 @@ def main() -> int:
         ]
         clean = sum(r["verdict"] == "clean" for r in doc["node_results"])
         install(cluster, manifest, timeout=600)
-        uninstall(cluster, manifest)
+        kubectl_delete(cluster, manifest)
         seq_total, seq_times, seq_clean = direct_runs(cluster)
     finally:
         provider.delete(NAME)
