@@ -33,6 +33,11 @@ MODULES = [
     "harness.providers.sandbox.underlay",
     "harness.wait",
     "harness.yaml_lines",
+    "harness.baseline",
+    *(
+        f"harness.snapshot.{name}"
+        for name in ("cluster", "diff", "files", "netfilter", "netlink", "node", "pods")
+    ),
     *(
         f"harness.runbook.{name}"
         for name in (
