@@ -11,7 +11,6 @@ import sys
 import time
 
 from harness.providers.base import ClusterSpec
-from harness.providers.sandbox.holders import marker_env
 from harness.providers.sandbox.provider import SandboxCluster
 from harness.providers.sandbox.state import HOME_ENV, ProcRef, SandboxError
 from harness.realflannel.cache import CACHE_ENV
@@ -35,7 +34,7 @@ def start(cluster: SandboxCluster, spec: ClusterSpec) -> None:
     if not spec.control_plane:
         return
     env = {
-        **marker_env(cluster.id),
+        **cluster.marker_env(),
         HOME_ENV: str(cluster.state_dir.parent.parent),
         **flannel_env(spec),
     }

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 from harness.emulation.kubelet.shim import SPEC_ENV
-from harness.providers.sandbox.holders import marker_env
 from harness.providers.sandbox.node import SandboxNode
 
 
@@ -44,7 +43,7 @@ class ContainerProcess:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
-            env={**marker_env(node.cluster_id), SPEC_ENV: spec},
+            env={**node.marker_env(), SPEC_ENV: spec},
             start_new_session=True,
         )
         return cls(proc)

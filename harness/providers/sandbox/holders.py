@@ -20,7 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.providers.sandbox.state import MARKER_ENV, ProcRef, SandboxError
+from harness.providers.sandbox.state import (
+    MARKER_ENV,
+    MARKER_HOME_ENV,
+    ProcRef,
+    SandboxError,
+)
 
 HOLDER_SCRIPT = Path(__file__).with_name("holder.py")
 NODE_NAMESPACES = (
@@ -49,20 +54,23 @@ class Started:
     popen: subprocess.Popen[bytes]
 
 
-def marker_env(cluster_id: str) -> dict[str, str]:
-    """A node-like environment that carries the ownership marker."""
+def marker_env(cluster_id: str, home: Path) -> dict[str, str]:
+    """A node-like environment that carries the ownership marker: the cluster's id and
+    the state root whose ``clusters/`` holds its record."""
     return {
         "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "HOME": "/root",
         "LANG": "C.UTF-8",
         MARKER_ENV: cluster_id,
+        MARKER_HOME_ENV: str(home.resolve()),
     }
 
 
 def start(
-    specs: Sequence[dict | str], namespaces: tuple[str, ...], cluster_id: str
+    specs: Sequence[dict | str], namespaces: tuple[str, ...], env: dict[str, str]
 ) -> list[Started]:
-    """Spawn one holder per spec and wait until every one of them is ready."""
+    """Spawn one holder per spec (``env``: its :func:`marker_env`) and wait until every
+    one of them is ready."""
     popens = [
         subprocess.Popen(
             [
@@ -78,7 +86,7 @@ def start(
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=marker_env(cluster_id),
+            env=env,
             start_new_session=True,
             close_fds=True,
         )

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 from cniscrub.node.command import CommandError, CommandResult, as_argv
 from harness.providers.execution import run_entering
-from harness.providers.sandbox.holders import marker_env
 from harness.providers.sandbox.state import NodeRecord, NodeStopped, SandboxError
 
 if TYPE_CHECKING:
@@ -53,8 +52,13 @@ class SandboxNode:
 
     @property
     def cluster_id(self) -> str:
-        """The ownership marker every process started for this node carries."""
+        """The cluster id in the ownership marker of this node's processes."""
         return self._cluster.id
+
+    def marker_env(self) -> dict[str, str]:
+        """The environment (ownership marker included) of every process started for
+        this node."""
+        return self._cluster.marker_env()
 
     @property
     def pid(self) -> int:
@@ -96,7 +100,7 @@ class SandboxNode:
             input=input,
             check=check,
             timeout=timeout,
-            env={**marker_env(self.cluster_id), **(env or {})},
+            env={**self.marker_env(), **(env or {})},
             cwd="/",
         )
 

@@ -99,6 +99,10 @@ class SandboxCluster:
         path = self.dir.path / "kubeconfig"
         return path if path.exists() else None
 
+    def marker_env(self) -> dict[str, str]:
+        """The environment (ownership marker included) of every process it starts."""
+        return holders.marker_env(self.id, self.dir.home)
+
     @property
     def fabric_pid(self) -> int:
         if self.record.fabric is None or not self.record.fabric.alive():
@@ -146,7 +150,7 @@ class SandboxCluster:
 
     def _boot(self, rec: NodeRecord) -> None:
         started = holders.start(
-            [node_spec(self, rec)], holders.NODE_NAMESPACES, self.id
+            [node_spec(self, rec)], holders.NODE_NAMESPACES, self.marker_env()
         )
         rec.holder, rec.keeper = started[0].holder, started[0].keeper
         rec.boot += 1
@@ -321,14 +325,13 @@ class SandboxProvider:
 
 def _boot_all(cluster: SandboxCluster) -> None:
     record = cluster.record
-    fabric = holders.start([{"mode": "fabric"}], holders.FABRIC_NAMESPACES, record.id)[
-        0
-    ]
+    env = cluster.marker_env()
+    fabric = holders.start([{"mode": "fabric"}], holders.FABRIC_NAMESPACES, env)[0]
     record.fabric, record.fabric_keeper = fabric.holder, fabric.keeper
     cluster.dir.save(record)
     underlay.setup_fabric(fabric.holder.pid)
     specs = [node_spec(cluster, rec) for rec in record.nodes]
-    started = holders.start(specs, holders.NODE_NAMESPACES, record.id)
+    started = holders.start(specs, holders.NODE_NAMESPACES, env)
     for rec, st in zip(record.nodes, started, strict=True):
         rec.holder, rec.keeper = st.holder, st.keeper
     cluster.dir.save(record)

@@ -8,9 +8,10 @@ must not lie under /etc, /opt or /var, which the nodes overlay)::
     clusters/<name>/nodes/<node>/{upper,work}/{etc,opt,var}
     clusters/<name>/lock                      flock for up/down/reboot
 
-Every process the provider starts carries ``CNISCRUB_LAB_CLUSTER=<cluster id>`` in its
-environment; ``gc`` finds leftovers by that marker and by ``cluster.json``, never by a
-broad name match.
+Every process the provider starts carries ``CNISCRUB_LAB_CLUSTER=<cluster id>`` and
+``CNISCRUB_LAB_CLUSTER_HOME=<state root>`` in its environment; ``gc`` finds leftovers by
+that marker and by ``cluster.json``, never by a broad name match, and only among the
+processes marked with its own state root (other roots on the machine are other labs).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from harness.providers.base import NodeNotRunning, ProviderError
 
 OWNER = "cniscrub-lab"
 MARKER_ENV = "CNISCRUB_LAB_CLUSTER"
+MARKER_HOME_ENV = "CNISCRUB_LAB_CLUSTER_HOME"  # the state root holding that cluster
 HOME_ENV = "CNISCRUB_LAB_HOME"
 DEFAULT_HOME = Path("/run/cniscrub-lab")
 _FORBIDDEN_PARENTS = (Path("/etc"), Path("/opt"), Path("/var"))
@@ -139,7 +141,8 @@ class ClusterDir:
         if not name or "/" in name or name.startswith(".") or len(name) > 40:
             raise SandboxError(f"invalid cluster name {name!r}")
         self.name = name
-        self.path = (home or state_home()) / "clusters" / name
+        self.home = (home or state_home()).resolve()
+        self.path = self.home / "clusters" / name
 
     @property
     def record_path(self) -> Path:
@@ -176,6 +179,21 @@ class ClusterDir:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def locked_if_free(self) -> Iterator[bool]:
+        """The lock if nobody holds it (yields True), else yields False at once: an
+        ``up``, ``down`` or reboot is at work on the cluster."""
+        with open(self.path / "lock", "a") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 

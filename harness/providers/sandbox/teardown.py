@@ -3,7 +3,8 @@ carries its marker, the mounts inside its state directory, then the directory it
 
 The one teardown both ``SandboxProvider.delete`` and ``gc`` use. Nothing is matched by a
 broad name pattern: a process belongs to a cluster because its environment carries
-``CNISCRUB_LAB_CLUSTER=<cluster id>``.
+``CNISCRUB_LAB_CLUSTER=<cluster id>``, and to a state root (one lab among several on the
+machine) because it carries ``CNISCRUB_LAB_CLUSTER_HOME=<root>``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import shutil
 import signal
 import subprocess
 from pathlib import Path
+from typing import NamedTuple
 
 from harness.providers.sandbox import holders
 from harness.providers.sandbox.state import (
     MARKER_ENV,
+    MARKER_HOME_ENV,
     ClusterDir,
     ClusterRecord,
     ProcRef,
@@ -46,11 +49,19 @@ def remove_cluster(cdir: ClusterDir, record: ClusterRecord) -> list[int]:
     return killed
 
 
-def marked_processes(marker: str = MARKER_ENV) -> dict[int, str]:
-    """pid -> cluster id, for every process carrying the ownership marker (another
+class Mark(NamedTuple):
+    """A process's ownership marker: the owner's id and, for sandbox clusters, the
+    state root holding its record ("" when the process carries none)."""
+
+    owner: str
+    home: str
+
+
+def process_marks(marker: str = MARKER_ENV) -> dict[int, Mark]:
+    """pid -> :class:`Mark`, for every process carrying the ownership marker (another
     marker variable, e.g. the lab Docker engine's, may be named)."""
-    prefix = marker.encode() + b"="
-    found: dict[int, str] = {}
+    prefix, home_prefix = marker.encode() + b"=", MARKER_HOME_ENV.encode() + b"="
+    found: dict[int, Mark] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -58,11 +69,20 @@ def marked_processes(marker: str = MARKER_ENV) -> dict[int, str]:
             environ = Path(entry.path, "environ").read_bytes()
         except OSError:
             continue
+        owner = home = None
         for var in environ.split(b"\0"):
             if var.startswith(prefix):
-                found[int(entry.name)] = var[len(prefix) :].decode(errors="replace")
-                break
+                owner = var[len(prefix) :].decode(errors="replace")
+            elif var.startswith(home_prefix):
+                home = var[len(home_prefix) :].decode(errors="replace")
+        if owner is not None:
+            found[int(entry.name)] = Mark(owner, home or "")
     return found
+
+
+def marked_processes(marker: str = MARKER_ENV) -> dict[int, str]:
+    """pid -> owner id (cluster id), for every process carrying the marker."""
+    return {pid: mark.owner for pid, mark in process_marks(marker).items()}
 
 
 def kill_marked(cluster_ids: set[str]) -> list[int]:
