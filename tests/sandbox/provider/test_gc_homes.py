@@ -21,6 +21,7 @@ from harness.providers.sandbox.state import (
     HOME_ENV,
     MARKER_ENV,
     MARKER_HOME_ENV,
+    ClusterDir,
     ProcRef,
 )
 from harness.providers.sandbox.teardown import marked_processes
@@ -100,3 +101,19 @@ def test_gc_leaves_processes_without_a_home_mark_alone(tmp_path: Path, spawn) ->
     old = spawn(env)
     assert _gc(tmp_path)["processes_killed"] == []
     assert old.poll() is None
+
+
+def test_gc_leaves_a_cluster_whose_lock_is_held(tmp_path: Path) -> None:
+    """A crashed-looking cluster whose lock is held is being worked on (``up`` before
+    its processes are recorded, ``down``, a reboot): gc leaves it; once free, removes it."""
+    owner = subprocess.Popen(["sleep", "300"])
+    lab = SandboxProvider(home=tmp_path, lifetime_owner=owner.pid)
+    lab.create(ClusterSpec(name="gc-busy", nodes=1, control_plane=False))
+    try:
+        owner.kill()
+        owner.wait(timeout=10)  # its run is gone: crashed
+        with ClusterDir("gc-busy", tmp_path).locked():
+            assert _gc(tmp_path)["clusters_kept"] == ["gc-busy"]
+        assert _gc(tmp_path)["clusters_removed"] == ["gc-busy"]
+    finally:
+        lab.delete("gc-busy")
