@@ -22,8 +22,6 @@ from cniscrub.cluster.model import ApiCall
 log = logging.getLogger(__name__)
 REQUEST_TIMEOUT = 30.0
 JSON = "application/json"
-MERGE_PATCH = "application/merge-patch+json"
-JSON_PATCH = "application/json-patch+json"
 
 
 def _message(status: int, raw: bytes) -> str:

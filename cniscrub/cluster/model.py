@@ -18,6 +18,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 __all__ = [
+    "BACKGROUND",
+    "JSON_PATCH",
+    "MERGE_PATCH",
     "AgentPod",
     "ApiCall",
     "ClusterPlan",
@@ -28,6 +31,11 @@ __all__ = [
     "NodeState",
     "Step",
 ]
+
+
+BACKGROUND = (("propagationPolicy", "Background"),)  # dependents go after the owner
+MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
 
 
 @dataclass(frozen=True)

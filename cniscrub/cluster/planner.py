@@ -19,6 +19,9 @@ from typing import Any
 from cniscrub.cluster.jobs import build_job
 from cniscrub.cluster.kinds import PROTECTED_NAMESPACES, kind
 from cniscrub.cluster.model import (
+    BACKGROUND,
+    JSON_PATCH,
+    MERGE_PATCH,
     ApiCall,
     ClusterPlan,
     ClusterState,
@@ -29,10 +32,6 @@ from cniscrub.cluster.model import (
 from cniscrub.footprints.spec import FootprintSpec
 
 __all__ = ["Options", "make_plan", "node_calls"]
-
-BACKGROUND = (("propagationPolicy", "Background"),)
-MERGE_PATCH = "application/merge-patch+json"
-JSON_PATCH = "application/json-patch+json"
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from cniscrub.cluster.api import Api
 from cniscrub.cluster.errors import ApiFailure, Conflict, NotFound
 from cniscrub.cluster.jobs import CONTAINER
 from cniscrub.cluster.kinds import kind
-from cniscrub.cluster.model import ApiCall, NodeResult
+from cniscrub.cluster.model import BACKGROUND, ApiCall, NodeResult
 from cniscrub.cluster.podwatch import PodFeed
 from cniscrub.cluster.progress import Progress
 from cniscrub.cluster.reports import split_log, verdict
@@ -32,7 +32,6 @@ from cniscrub.cluster.reports import split_log, verdict
 __all__ = ["JobRunner", "jobs_by_node", "node_path"]
 
 log = logging.getLogger(__name__)
-BACKGROUND = (("propagationPolicy", "Background"),)
 NODE_CHECK = 1.0
 GONE_TIMEOUT = 30.0
 HOST_ROOT = "/host"
