@@ -11,7 +11,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-packages=(iproute2 iptables nftables containernetworking-plugins util-linux procps
+packages=(iproute2 iptables nftables ipset containernetworking-plugins util-linux procps
           iputils-ping kmod python3-venv ca-certificates
           chromium chromium-driver)  # the HTML report's browser test (headless)
 missing=()

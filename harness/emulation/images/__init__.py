@@ -30,6 +30,9 @@ IMAGES: dict[str, str] = {
     "ghcr.io/flannel-io/flannel-cni-plugin": (
         "harness.emulation.flannel.image:FlannelCNIPluginImage"
     ),
+    "docker.io/cloudnativelabs/kube-router": (
+        "harness.emulation.kube_router.image:KubeRouterImage"
+    ),
     "docker.io/library/busybox": "harness.emulation.images.workload:WorkloadImage",
     "registry.k8s.io/pause": "harness.emulation.images.workload:WorkloadImage",
     "registry.k8s.io/e2e-test-images/agnhost": (

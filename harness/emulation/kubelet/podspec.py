@@ -51,6 +51,27 @@ def configmap_dir(pod: Pod, volume: str) -> str:
     return f"{pod_dir(pod)}/volumes/kubernetes.io~configmap/{volume}"
 
 
+# A sandbox node's own trees; everywhere else its ``/`` is the host's (read-only for
+# the harness: a hostPath there is never created, see :func:`hostpath_standin`).
+NODE_TREES = ("/etc", "/opt", "/var", "/run")
+
+
+def node_owned(path: str) -> bool:
+    """``path`` lies in a tree the sandbox node owns (its overlays and ``/run``).
+
+    >>> node_owned("/etc/cni/net.d"), node_owned("/lib/modules")
+    (True, False)
+    """
+    return any(path == t or path.startswith(t + "/") for t in NODE_TREES)
+
+
+def hostpath_standin(pod: Pod, volume: str) -> str:
+    """The empty node directory mounted for a hostPath that is missing outside the
+    node's own trees (e.g. ``/lib/modules`` on a host without modules): a real node
+    has it, creating it here would change the host."""
+    return f"{pod_dir(pod)}/volumes/kubernetes.io~host-path-standin/{volume}"
+
+
 def volume_sources(pod: Pod) -> dict[str, dict[str, Any]]:
     """volume name -> {"path": node path, "type": hostPath type or "configMap", ...}."""
     out: dict[str, dict[str, Any]] = {}
@@ -99,7 +120,10 @@ def projected_files(
     return files
 
 
-def container_mounts(pod: Pod, container: dict[str, Any]) -> list[dict[str, Any]]:
+def container_mounts(
+    pod: Pod, container: dict[str, Any], standins: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The container's bind mounts; ``standins`` replaces the source of a volume."""
     sources = volume_sources(pod)
     mounts = []
     for vm in container.get("volumeMounts") or []:
@@ -108,7 +132,7 @@ def container_mounts(pod: Pod, container: dict[str, Any]) -> list[dict[str, Any]
             raise ValueError(f"volumeMount {vm['name']!r} names no volume of the pod")
         mounts.append(
             {
-                "source": src["path"],
+                "source": (standins or {}).get(vm["name"], src["path"]),
                 "target": vm["mountPath"],
                 "readOnly": bool(vm.get("readOnly")),
                 "file": src["type"] in ("FileOrCreate", "File"),

@@ -23,7 +23,9 @@ from harness.emulation.kubelet.containers import ContainerProcess
 from harness.emulation.kubelet.podspec import (
     container_argv,
     container_mounts,
+    hostpath_standin,
     log_path,
+    node_owned,
     projected_files,
     resolve_env,
     volume_sources,
@@ -52,6 +54,8 @@ class PodWorker:
         self.netns: str | None = None
         self.pod_ips: list[str] = []
         self.procs: dict[str, ContainerProcess] = {}
+        # volume -> node dir replacing a missing host path (podspec.hostpath_standin)
+        self.standins: dict[str, str] = {}
         self.status = podstatus.PodStatus(pod, kubelet.node.address)
         self.terminating = False
         self._task: asyncio.Task[None] | None = None
@@ -159,6 +163,8 @@ class PodWorker:
                         src["path"],
                     ],
                 )
+            elif src["type"] != "emptyDir" and not node_owned(src["path"]):
+                await self._host_tree_path(name, src["path"])
             else:  # DirectoryOrCreate, emptyDir and untyped paths (the runtime creates them)
                 await asyncio.to_thread(
                     node.exec,
@@ -178,6 +184,21 @@ class PodWorker:
             await asyncio.to_thread(
                 self.k.node.write_file, f"{src['path']}/{name}", content, 0o644
             )
+
+    async def _host_tree_path(self, volume: str, path: str) -> None:
+        """A hostPath outside the node's own trees is the host's: used when present,
+        else an empty stand-in directory of the pod (never created on the host)."""
+        found = await asyncio.to_thread(
+            self.k.node.exec, ["test", "-e", path], check=False
+        )
+        if found.ok:
+            return
+        standin = hostpath_standin(self.pod, volume)
+        await asyncio.to_thread(self.k.node.exec, ["mkdir", "-p", standin])
+        self.standins[volume] = standin
+        log.info(
+            "hostPath %s is missing on this host: empty stand-in %s", path, standin
+        )
 
     async def _start(
         self, c: dict[str, Any], init: bool, attempt: int
@@ -219,7 +240,7 @@ class PodWorker:
         spec = {
             "argv": container_argv(c),
             "context": ctx,
-            "mounts": container_mounts(self.pod, c),
+            "mounts": container_mounts(self.pod, c, self.standins),
             "workingDir": c.get("workingDir"),
             "note": (
                 f"cniscrub: {image} runs emulated: {choice.reason}"

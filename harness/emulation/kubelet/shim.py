@@ -7,9 +7,10 @@ gives the container a root of its own, assembled on a private tmpfs and entered 
 ``chroot``:
 
 1. every top-level entry of the node's tree is bind-mounted into it, except ``/etc``,
-   ``/opt``, ``/var`` and ``/run``, which get a private overlay over the node's files, so
-   whatever the container writes outside its volumes (including the mount points it
-   needs, e.g. ``/etc/kube-flannel``) never reaches the node or the host;
+   ``/opt``, ``/var`` and ``/run`` (and any other tree a missing mount point lies in,
+   e.g. ``/usr`` for ``/lib/modules``), which get a private overlay over the node's
+   files, so whatever the container writes outside its volumes (including the mount
+   points it needs, e.g. ``/etc/kube-flannel``) never reaches the node or the host;
 2. each volume is bind-mounted at its ``mountPath``: writes there *do* reach the node,
    exactly as with hostPath volumes on a real node.
 
@@ -39,11 +40,26 @@ PR_SET_NAME = 15
 SPEC_ENV = "CNISCRUB_CONTAINER_SPEC"  # the container spec (JSON), set by the kubelet
 
 
+def needs_private(mounts: list[dict]) -> set[str]:
+    """Top-level trees outside :data:`PRIVATE_TREES` where a mount point must be made
+    (e.g. ``/lib/modules`` -> ``/usr`` on a host without modules): outside its own
+    trees a node's ``/`` is the host's, so they get a private overlay too."""
+    tops = set()
+    for m in mounts:
+        real = os.path.realpath(m["target"].rstrip("/") or "/")
+        top = "/" + real.strip("/").split("/")[0]
+        if not os.path.exists(real) and top not in PRIVATE_TREES:
+            tops.add(top)
+    return tops
+
+
 def setup_mounts(mounts: list[dict], image_files: dict[str, str] | None = None) -> str:
     """Assemble the container's root on a private tmpfs; return its path."""
     mount("tmpfs", STAGING, "tmpfs", 0, "mode=755,size=64m")
     root = f"{STAGING}/root"
     os.makedirs(root)
+    points = [*mounts, *({"target": p} for p in image_files or {})]
+    private = set(PRIVATE_TREES) | needs_private(points)
     for entry in sorted(os.listdir("/")):
         src, dst = f"/{entry}", f"{root}/{entry}"
         if os.path.islink(src):
@@ -51,7 +67,7 @@ def setup_mounts(mounts: list[dict], image_files: dict[str, str] | None = None) 
         elif not os.path.isdir(src):
             Path(dst).touch()
             mount(src, dst, "", MS_BIND)
-        elif src in PRIVATE_TREES:  # the node's files, but writes stay in the container
+        elif src in private:  # the node's files, but writes stay in the container
             os.makedirs(dst)
             upper, work = f"{STAGING}/ov{src}/upper", f"{STAGING}/ov{src}/work"
             os.makedirs(upper)
