@@ -66,11 +66,12 @@ def main(
 
         return cleanup_config()
     if source is None:
+        from harness.emulation.flannel.kube import api_client  # any pod's client
         from harness.emulation.kube_router.sources import KubeSource
 
-        kubeconfig = opts.kubeconfig or (ctx.kubeconfig if ctx else "")
+        fallback = ctx.kubeconfig if ctx else ""
         try:
-            source = KubeSource(kubeconfig)
+            source = KubeSource(api_client(opts.kubeconfig, environ, fallback))
         except Exception as e:  # no usable client configuration
             log.error("Failed to build the Kubernetes client: %s", e)
             return 1

@@ -1,9 +1,10 @@
 """Where the kube-router emulation reads Nodes and Pods from (test emulation).
 
-:class:`KubeSource` lists them from the API with the official client (kube-router's
-informers; it only reads: nothing is written back to the Node, kube-router-footprint.md
-§2.6); :class:`FileSource` reads a JSON state file ``{"nodes": [...], "pods": [...]}``
-so the agent runs in a light node without an API server.
+:class:`KubeSource` lists them from the API with the official client, configured
+in-cluster (the manifests pass no ``--kubeconfig``, kube-router-footprint.md §1), like
+kube-router's informers; it only reads: nothing is written back to the Node (§2.6).
+:class:`FileSource` reads a JSON state file ``{"nodes": [...], "pods": [...]}`` so the
+agent runs in a light node without an API server.
 """
 
 from __future__ import annotations
@@ -39,10 +40,10 @@ def local_pods(pods: list[Obj]) -> list[LocalPod]:
 class KubeSource:
     """Nodes and this node's pods from the API."""
 
-    def __init__(self, kubeconfig: str) -> None:
-        from kubernetes import client, config
+    def __init__(self, api: Any) -> None:
+        from kubernetes import client
 
-        self._api = config.new_client_from_config(config_file=kubeconfig)
+        self._api = api
         self._v1 = client.CoreV1Api(self._api)
 
     def _plain(self, items: list[Any]) -> list[Obj]:

@@ -74,15 +74,15 @@ def test_kube_router_over_flannel_leftovers(fresh: Cluster) -> None:
     kube_router_install.install(fresh)
     cidrs = pod_cidrs(fresh)
     worker = next(n for n in fresh.nodes if n.role == "worker")
-    peer = next(n for n in fresh.nodes if n is not worker)
     # §3.3: the init container removed nothing; §3.2: Flannel's file sorts first
     assert worker.exec(["ls", "/etc/cni/net.d"]).stdout.split() == [
         "10-flannel.conflist",
         "10-kuberouter.conflist",
     ]
     # §3.3: kube-router's proto-17 routes replaced Flannel's for the same prefixes
-    want = f"{cidrs[peer.name]} via {peer.address} dev eth0 proto 17"
-    until(lambda: want in routes(worker), timeout=30, what=want)
+    for other in (n for n in fresh.nodes if n is not worker):
+        want = f"{cidrs[other.name]} via {other.address} dev eth0 proto 17"
+        until(lambda w=want: w in routes(worker), timeout=30, what=want)
     assert not [ln for ln in checks.routes(worker, "flannel.1") if "10.244." in ln]
     # §3.3 before any reboot: a new pod still goes through Flannel's cbr0 onto cni0
     pod = {"apiVersion": "v1", "kind": "Pod",
