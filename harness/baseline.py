@@ -140,7 +140,12 @@ def script() -> str:
         f"{lease_dir}/last_reserved_ip.0": "10.88.0.5",
         f"{lease_dir}/lock": "",
     }
-    lines = ["set -e", f"mkdir -p {lease_dir} /etc/cni/net.d"]
+    # kube-proxy's DaemonSet mounts the xtables lock with hostPath FileOrCreate
+    lines = [
+        "set -e",
+        f"mkdir -p {lease_dir} /etc/cni/net.d",
+        "touch /run/xtables.lock",
+    ]
     for path, text in files.items():
         lines.append(f"printf %s {shlex.quote(text)} > {path}")
     lines.append(f"iptables-restore --noflush -w <<'RULES'\n{IPTABLES}RULES")

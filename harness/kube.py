@@ -75,3 +75,16 @@ def api_client(cluster: HasKubeconfig) -> Any:
     from kubernetes import config
 
     return config.new_client_from_config(config_file=_kubeconfig(cluster))
+
+
+def manifest_workloads(manifest: Path) -> list[tuple[str, str, str]]:
+    """(kind, namespace, name) of each DaemonSet and Deployment a manifest defines:
+    what an install waits for, whatever the CNI."""
+    import yaml
+
+    found = []
+    for doc in yaml.safe_load_all(manifest.read_text()):
+        if isinstance(doc, dict) and doc.get("kind") in ("DaemonSet", "Deployment"):
+            meta: dict[str, Any] = doc.get("metadata") or {}
+            found.append((doc["kind"], meta.get("namespace", "default"), meta["name"]))
+    return found

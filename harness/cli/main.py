@@ -58,13 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _optional_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
-    from harness.cli import images_cmd
+    from harness.cli import images_cmd, validate_cmd
 
     try:
         from harness.cli import reproduce_cmd
     except ImportError:  # pragma: no cover - reproduce ships with the flannel emulation
-        return [images_cmd.register]
-    return [reproduce_cmd.register, images_cmd.register]
+        return [images_cmd.register, validate_cmd.register]
+    return [reproduce_cmd.register, validate_cmd.register, images_cmd.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

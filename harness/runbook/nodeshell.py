@@ -18,6 +18,7 @@ True
 from __future__ import annotations
 
 MARKER = "\n#cniscrub-validate-shell-state#\n"
+SANDBOX_NOTE = "[sandbox: no systemd]"
 
 # Runs before every step. ``sudo`` is a no-op wrapper where the node has none (steps run
 # as root, as after ``sudo -i``). The variables a fresh bash has are remembered so that
@@ -37,16 +38,36 @@ if ! command -v sudo >/dev/null 2>&1; then
     "$@"
   }
 fi
+# Sandbox nodes have no systemd: their kubelet and container runtime run in the lab's
+# control plane and keep running. Restarting them changes no node network state, so the
+# runbook's `systemctl restart kubelet` is answered (and says so) instead of failing.
+if [ "$(cat /proc/1/comm 2>/dev/null)" != systemd ]; then
+  __cs_service() {
+    local verb="" unit="" a
+    for a in "$@"; do
+      case "$a" in -*) ;; *) if [ -z "$verb" ]; then verb=$a; else unit=${a%.service}; fi ;; esac
+    done
+    case "$unit" in
+      kubelet|containerd|crio|cri-o|docker)
+        echo "$SANDBOX_NOTE: \`systemctl $verb $unit\`: $unit keeps running" >&2
+        return 0 ;;
+    esac
+    command systemctl "$@"
+  }
+  systemctl() { __cs_service "$@"; }
+  service() { __cs_service "$2" "$1"; }
+fi
 __cs_save() {
   __cs_rc=$?
   set +eu
   printf '%s' "$__CS_MARKER"
   for __cs_v in $(compgen -v); do
     case "$__cs_fresh" in *" $__cs_v "*) continue ;; esac
-    case "$__cs_v" in __cs_*|__CS_*|BASH_*|FUNCNAME|PIPESTATUS|_) continue ;; esac
+    case "$__cs_v" in __cs_*|__CS_*|SANDBOX_NOTE|BASH_*|FUNCNAME|PIPESTATUS|_) continue ;; esac
     declare -p "$__cs_v" 2>/dev/null
   done
-  declare -f | awk '/^(sudo|__cs_save) \(\) $/{skip=1} skip&&/^}$/{skip=0; next} !skip'
+  declare -f | awk '/^(sudo|systemctl|service|__cs_service|__cs_save) \(\) $/{skip=1}
+    skip&&/^}$/{skip=0; next} !skip'
   printf 'cd -- %q 2>/dev/null\n' "$PWD"
   exit "$__cs_rc"
 }
@@ -59,6 +80,7 @@ def wrap(script: str, state: str) -> str:
     return "\n".join(
         (
             f"__CS_MARKER={_quote(MARKER)}",
+            f"SANDBOX_NOTE={_quote(SANDBOX_NOTE)}",
             _PREAMBLE,
             state,
             "trap __cs_save EXIT",

@@ -12,35 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.actions.base import Run
 from harness.runbook.classify import Delta
 from harness.runbook.model import Runbook, Step
 from harness.runbook.verdict import Verdict, headline
 
 CLUSTER = "cluster (API)"  # the subject name of API-side objects
-
-
-@dataclass
-class Execution:
-    """One step on one node (or once against the cluster: ``where`` says which)."""
-
-    where: str
-    rc: int
-    output: str
-    seconds: float
-    note: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.rc == 0
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "where": self.where,
-            "rc": self.rc,
-            "output": self.output,
-            "seconds": round(self.seconds, 3),
-            "note": self.note or None,
-        }
 
 
 @dataclass
@@ -74,7 +51,7 @@ class StepResult:
     status: str = "pending"  # ok | failed | tolerated | skipped
     started: float = 0.0  # seconds since the runbook started
     seconds: float = 0.0
-    executions: list[Execution] = field(default_factory=list)
+    executions: list[Run] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     effects: dict[str, Delta] = field(default_factory=dict)  # subject -> what it did
     events: list[PodEvent] = field(default_factory=list)

@@ -16,10 +16,9 @@ covers every DaemonSet it defines (``kubectl rollout status``) and every node Re
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import yaml
-
+from harness.kube import manifest_workloads
 from harness.providers.base import ProviderError
 from harness.providers.kind.readiness import (
     NODE_READY_TIMEOUT,
@@ -63,16 +62,6 @@ def copy_reference_plugins(
         node.ops.put_files(NODE_CNI_BIN, plugins)
 
 
-def workloads(manifest: Path) -> list[tuple[str, str, str]]:
-    """(kind, namespace, name) of each DaemonSet and Deployment the manifest defines."""
-    found = []
-    for doc in yaml.safe_load_all(manifest.read_text()):
-        if isinstance(doc, dict) and doc.get("kind") in ("DaemonSet", "Deployment"):
-            meta: dict[str, Any] = doc.get("metadata") or {}
-            found.append((doc["kind"], meta.get("namespace", "default"), meta["name"]))
-    return found
-
-
 def install(
     cluster: KindTestCluster,
     manifest: Path,
@@ -83,7 +72,7 @@ def install(
     """``kubectl apply -f MANIFEST``, then wait for its workloads and every node."""
     kubectl = cluster.kubectl
     kubectl("apply", "-f", str(manifest), timeout=120)
-    for kind, namespace, name in workloads(manifest):
+    for kind, namespace, name in manifest_workloads(manifest):
         wait_rollout(kubectl, namespace, kind, name, rollout_timeout)
     wait_nodes_ready(
         kubectl,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.actions.base import Run
 from harness.runbook.classify import Delta
 from harness.runbook.model import Runbook, Step
 from harness.runbook.result import (
     CLUSTER,
-    Execution,
     Expectation,
     PodEvent,
     PodOutcome,
@@ -55,7 +55,7 @@ def sample(*, clean: bool = False, expect_held: bool = True) -> Validation:
         timings={"total": 4.2, "snapshots": 0.3},
     )
     r1 = StepResult(
-        steps[0], "ok", 0.0, 1.2, [Execution("cluster", 0, "daemonset deleted", 1.2)]
+        steps[0], "ok", 0.0, 1.2, [Run("cluster", 0, "daemonset deleted", "", 1.2)]
     )
     r2 = StepResult(
         steps[1],
@@ -63,8 +63,8 @@ def sample(*, clean: bool = False, expect_held: bool = True) -> Validation:
         1.2,
         0.1,
         [
-            Execution("lab-worker", 1, "iptables: <oops>", 0.1),
-            Execution("lab-control-plane", 0, "", 0.1),
+            Run("lab-worker", 1, "", "iptables: <oops>", 0.1),
+            Run("lab-control-plane", 0, "", "", 0.1),
         ],
     )
     r2.effects["lab-worker"] = Delta(removed=["chain x"], destroyed=destroyed)
