@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,7 +58,9 @@ class SetupError(RuntimeError):
 
 def validate(runbook: Runbook, options: Options, progress: Progress) -> Validation:
     started = time.perf_counter()
-    prov = make_provider(options.provider)
+    # a validation that is killed leaves a cluster `cniscrub-lab gc` recognises
+    owner = {} if options.keep else {"lifetime_owner": os.getpid()}
+    prov = make_provider(options.provider, **owner)
     why = prov.unavailable()
     if why:
         raise SetupError(f"provider {prov.name} cannot run here: {why}")

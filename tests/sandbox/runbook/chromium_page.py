@@ -36,6 +36,9 @@ class PageView:
     text: str
     console: list[dict[str, str]] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)  # network URLs the page asked for
+    shown: dict[str, tuple[bool, int]] = field(
+        default_factory=dict
+    )  # id -> (visible, top)
 
     @property
     def console_errors(self) -> list[dict[str, str]]:
@@ -55,8 +58,9 @@ def unavailable() -> str | None:
     return None
 
 
-def open_page(html: Path, screenshot: Path) -> PageView:
-    """Load ``html``, wait for it, keep a screenshot, return the page view."""
+def open_page(html: Path, screenshot: Path, ids: tuple[str, ...] = ()) -> PageView:
+    """Load ``html``, keep a screenshot, return the page view (and, for each element
+    id in ``ids``, whether it is displayed and where its top edge is)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -79,6 +83,13 @@ def open_page(html: Path, screenshot: Path) -> PageView:
             console=driver.get_log("browser"),
             requests=_requests(driver.get_log("performance")),
         )
+        for element_id in ids:
+            found = driver.find_elements("id", element_id)
+            if found:
+                view.shown[element_id] = (
+                    found[0].is_displayed(),
+                    found[0].location["y"],
+                )
         driver.get_screenshot_as_file(str(screenshot))
         return view
     finally:
