@@ -18,7 +18,7 @@ from harness import checks
 from harness.actions.base import ActionResult, NodeSelector, select, timed
 from harness.actions.cleaner import cniscrub
 from harness.kube import kubectl, kubectl_json
-from harness.providers.base import Cluster, CommandError, Node
+from harness.providers.base import Cluster, Node
 from harness.wait import WaitTimeout, until
 
 PROBE_LABEL = "cniscrub.io/probe"
@@ -141,7 +141,8 @@ def pods_running(
 
 
 def cross_node_traffic(cluster: Cluster, timeout: float = 30.0) -> ActionResult:
-    """A new pod on one node reaches a new pod on another (real ICMP)."""
+    """A new pod on one node reaches a new pod on another (real ICMP), within
+    ``timeout``: a CNI that just came up may still be setting up its routes."""
 
     def call() -> tuple[int, str, str]:
         workers_first = sorted(cluster.nodes, key=lambda n: n.role != "worker")
@@ -149,34 +150,35 @@ def cross_node_traffic(cluster: Cluster, timeout: float = 30.0) -> ActionResult:
         try:
             running = [p for p in probes if p.running]
             if len(running) < 2:
-                return (
-                    1,
-                    "",
-                    "fewer than two probe pods running: "
-                    + "; ".join(p.as_text() for p in probes),
-                )
-            src, dst = running[0], running[1]
-            try:
-                checks.ping_from_pod(cluster.node(src.node), src.ip, dst.ip, count=2)
-            except (CommandError, LookupError) as exc:
-                return (
-                    1,
-                    "",
-                    f"{src.pod} ({src.node}) -> {dst.pod} ({dst.node}) {dst.ip}: {exc}",
-                )
-            return 0, f"{src.pod} on {src.node} reached {dst.ip} on {dst.node}\n", ""
+                states = "; ".join(p.as_text() for p in probes)
+                return 1, "", f"fewer than two probe pods running: {states}"
+            return _ping(cluster, running[0], running[1], timeout)
         finally:
-            kubectl(
-                cluster,
-                "delete",
-                "pods",
-                "-l",
-                PROBE_LABEL,
-                "--wait=false",
-                check=False,
-            )
+            delete_probes(cluster, probes)
 
     return ActionResult([timed("cluster", call, note="probe pods, ping across nodes")])
+
+
+def _ping(
+    cluster: Cluster, src: Probe, dst: Probe, timeout: float
+) -> tuple[int, str, str]:
+    node = cluster.node(src.node)
+    what = f"{src.pod} ({src.node}) -> {dst.pod} ({dst.node}) {dst.ip}"
+
+    def reached() -> bool:
+        checks.ping_from_pod(node, src.ip, dst.ip)
+        return True
+
+    try:
+        until(
+            reached,
+            timeout=timeout,
+            interval=0.5,
+            what=what,
+        )
+    except WaitTimeout as exc:
+        return 1, "", str(exc)
+    return 0, f"{src.pod} on {src.node} reached {dst.ip} on {dst.node}\n", ""
 
 
 def no_residue(cluster: Cluster, cni: str, nodes: NodeSelector = "all") -> ActionResult:

@@ -169,14 +169,14 @@ def _expect(step: Step, ctx: Context) -> Outcome:
     if "no_residue" in p:
         out.expectations.append(_no_residue(p["no_residue"], ctx, out.result))
     if p.get("pods_running"):
-        result, probes = expect.pods_running(ctx.cluster)
+        result, probes = expect.pods_running(ctx.cluster, step.timeout or 30.0)
         out.result.runs += result.runs
         detail = "; ".join(pr.as_text() for pr in probes if not pr.running)
         out.expectations.append(
             Expectation("new pods Running on every node", result.ok, detail)
         )
     if p.get("cross_node_traffic"):
-        result = expect.cross_node_traffic(ctx.cluster)
+        result = expect.cross_node_traffic(ctx.cluster, step.timeout or 30.0)
         out.result.runs += result.runs
         out.expectations.append(
             Expectation(
