@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,29 +69,59 @@ def install(
 
 
 def wait_up(cluster: HasKubeconfig, timeout: float = 120.0) -> None:
-    """Every node Ready with Flannel's NetworkUnavailable=False/FlannelIsUp condition,
-    the DaemonSet's pods Ready on all of them and, where the nodes can be read,
-    ``/run/flannel/subnet.env`` written. (After ``kubectl delete -f`` the FlannelIsUp
-    condition stays on the Node objects: alone it proves nothing; fact:
-    flannel-footprint.md §2.7.)"""
+    """Every node Ready, the DaemonSet's pods Ready on all of them, on every node the
+    NetworkUnavailable=False/FlannelIsUp condition posted by the agent running *now*
+    (its heartbeat is not older than that node's Flannel pod) and, where the nodes can be
+    read, ``/run/flannel/subnet.env`` written.
+
+    After ``kubectl delete -f`` the condition and subnet.env stay (fact:
+    flannel-footprint.md §2.6, §2.7): alone they prove nothing about a new install. The
+    condition is the agent's last start-up step (``CompleteLease``, after subnet.env;
+    real-flannel.md §3 start sequence, step 13), so its fresh heartbeat means the new
+    agent is up. Its masquerade and forward rules (goroutines up to v0.27.3, step 9) and
+    per-peer entries (``bn.Run``, step 11) may still land after it."""
 
     def up() -> bool:
         nodes = kubectl_json(cluster, "get", "nodes")["items"]
         ds = kubectl_json(cluster, "get", "daemonset", DAEMONSET, "-n", NAMESPACE)
         status = ds.get("status") or {}
+        started = _pods_started(cluster, ds)
         return (
             bool(nodes)
             and status.get("numberReady") == len(nodes)
-            and all(_ready(n) and _flannel_is_up(n) for n in nodes)
+            and all(
+                _ready(n) and _flannel_is_up(n, started.get(n["metadata"]["name"]))
+                for n in nodes
+            )
             and all(_has_subnet_env(n) for n in getattr(cluster, "nodes", ()))
         )
 
     until(up, timeout=timeout, interval=0.2, what="Flannel up on every node")
 
 
-def _flannel_is_up(node: dict[str, Any]) -> bool:
-    return any(
-        c["type"] == "NetworkUnavailable" and c.get("reason") == "FlannelIsUp"
+def _pods_started(cluster: HasKubeconfig, ds: dict[str, Any]) -> dict[str, datetime]:
+    """Node name -> start time of the DaemonSet's (not terminating) pod there."""
+    labels = ds["spec"]["selector"].get("matchLabels") or {}
+    selector = ",".join(f"{k}={v}" for k, v in labels.items())
+    pods = kubectl_json(cluster, "get", "pods", "-n", NAMESPACE, "-l", selector)
+    started: dict[str, datetime] = {}
+    for pod in pods["items"]:
+        node = pod["spec"].get("nodeName")
+        since = (pod.get("status") or {}).get("startTime")
+        if node and since and not pod["metadata"].get("deletionTimestamp"):
+            started[node] = max(_time(since), started.get(node, _time(since)))
+    return started
+
+
+def _time(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp)
+
+
+def _flannel_is_up(node: dict[str, Any], since: datetime | None) -> bool:
+    return since is not None and any(
+        c["type"] == "NetworkUnavailable"
+        and c.get("reason") == "FlannelIsUp"
+        and _time(c.get("lastHeartbeatTime") or "1970-01-01T00:00:00Z") >= since
         for c in node["status"]["conditions"]
     )
 

@@ -15,6 +15,7 @@ SIGTERM), §2.7 (annotations and the FlannelIsUp condition), §7 (the residue ch
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
 
@@ -85,48 +86,45 @@ def deleted(installed: tuple[Cluster, str]) -> tuple[Cluster, str]:
 
 def test_installed_state_matches_the_facts(installed: tuple[Cluster, str]) -> None:
     cluster, _ = installed
-    nodes = kubectl_json(cluster, "get", "nodes")["items"]
+    assert_installed_state(cluster)
+
+
+def test_reinstall_over_the_residue_matches_the_facts(
+    deleted: tuple[Cluster, str],
+) -> None:
+    """``kubectl apply -f`` again after ``kubectl delete -f``: the nodes keep
+    subnet.env, flannel.1, the (v0.26: empty) chains and the FlannelIsUp condition
+    (§2.6, §2.7), none of which may pass for the new agent's work."""
+    cluster, version = deleted
+    flannel_install.install(cluster, flannel_install.manifest_path(version))
+    pods = kubectl_json(cluster, "get", "pods", "-n", "kube-flannel")["items"]
+    started = {p["spec"]["nodeName"]: p["status"]["startTime"] for p in pods}
+    for obj in kubectl_json(cluster, "get", "nodes")["items"]:
+        cond = next(
+            c for c in obj["status"]["conditions"] if c["type"] == "NetworkUnavailable"
+        )  # posted by the new agent, not left by the old one (§2.7: set at start)
+        since = started[obj["metadata"]["name"]]
+        assert _time(cond["lastHeartbeatTime"]) >= _time(since), (cond, since)
+    assert_installed_state(cluster)
+
+
+def _time(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp)
+
+
+def assert_installed_state(cluster: Cluster) -> None:
+    """What a running Flannel set up. Once ``install`` returns, each node's agent has
+    posted its condition, its last start-up step; its rules (set up in goroutines up to
+    v0.27.3) and its per-peer entries (``bn.Run``) may land after that
+    (real-flannel.md §3 start sequence, steps 9, 11, 13), so those are awaited."""
     for index, node in enumerate(cluster.nodes):
-        env = node.read_file("/run/flannel/subnet.env").decode()
-        assert env == (
-            f"FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.{index}.1/24\n"
-            "FLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n"
+        assert_agent_state(node, index)
+        until(
+            lambda n=node: assert_async_state(cluster, n),
+            timeout=60,
+            what=f"Flannel's rules and peer entries on {node.name}",
         )
-        vx = checks.link(node, "flannel.1")
-        assert vx is not None
-        info = vx["linkinfo"]["info_data"]
-        assert (info["id"], info["port"], info["learning"], vx["mtu"]) == (
-            1,
-            8472,
-            False,
-            1450,
-        )
-        assert (
-            f"10.244.{index}.0/32"
-            in node.exec(["ip", "-br", "addr", "show", "flannel.1"]).stdout
-        )
-        peers = [n for n in cluster.nodes if n is not node]
-        for i, peer in ((cluster.nodes.index(p), p) for p in peers):
-            assert any(
-                line.startswith(f"10.244.{i}.0 lladdr") and "PERMANENT" in line
-                for line in checks.neighbours(node, "flannel.1")
-            )
-            assert any(
-                f"dst {peer.address} self permanent" in line
-                for line in checks.fdb(node, "flannel.1")
-            )
-            assert f"10.244.{i}.0/24 via 10.244.{i}.0 onlink" in checks.routes(
-                node, "flannel.1"
-            )
-        masq = checks.chain_rules(node, "nat", "FLANNEL-POSTRTG")
-        assert masq is not None and len(masq) == 7, masq
-        assert checks.chain_rules(node, "filter", "FLANNEL-FWD") == [
-            "-N FLANNEL-FWD",
-            '-A FLANNEL-FWD -s 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT',
-            '-A FLANNEL-FWD -d 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT',
-        ]
-        assert "flanneld" in checks.processes(node)
-    for obj in nodes:
+    for obj in kubectl_json(cluster, "get", "nodes")["items"]:
         ann = obj["metadata"]["annotations"]
         assert ann["flannel.alpha.coreos.com/backend-type"] == "vxlan"
         assert ann["flannel.alpha.coreos.com/kube-subnet-manager"] == "true"
@@ -139,6 +137,55 @@ def test_installed_state_matches_the_facts(installed: tuple[Cluster, str]) -> No
             "FlannelIsUp",
             "Flannel is running on this node",
         )
+
+
+def assert_agent_state(node: Node, index: int) -> None:
+    """What flanneld sets up before it posts its condition (steps 6, 10)."""
+    env = node.read_file("/run/flannel/subnet.env").decode()
+    assert env == (
+        f"FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.{index}.1/24\n"
+        "FLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n"
+    )
+    vx = checks.link(node, "flannel.1")
+    assert vx is not None
+    info = vx["linkinfo"]["info_data"]
+    assert (info["id"], info["port"], info["learning"], vx["mtu"]) == (
+        1,
+        8472,
+        False,
+        1450,
+    )
+    assert (
+        f"10.244.{index}.0/32"
+        in node.exec(["ip", "-br", "addr", "show", "flannel.1"]).stdout
+    )
+    assert "flanneld" in checks.processes(node)
+
+
+def assert_async_state(cluster: Cluster, node: Node) -> bool:
+    """Per-peer neighbour/FDB/route entries (§2.3) and the rules (§2.4)."""
+    for i, peer in enumerate(cluster.nodes):
+        if peer is node:
+            continue
+        assert any(
+            line.startswith(f"10.244.{i}.0 lladdr") and "PERMANENT" in line
+            for line in checks.neighbours(node, "flannel.1")
+        )
+        assert any(
+            f"dst {peer.address} self permanent" in line
+            for line in checks.fdb(node, "flannel.1")
+        )
+        assert f"10.244.{i}.0/24 via 10.244.{i}.0 onlink" in checks.routes(
+            node, "flannel.1"
+        )
+    masq = checks.chain_rules(node, "nat", "FLANNEL-POSTRTG")
+    assert masq is not None and len(masq) == 7, masq
+    assert checks.chain_rules(node, "filter", "FLANNEL-FWD") == [
+        "-N FLANNEL-FWD",
+        '-A FLANNEL-FWD -s 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT',
+        '-A FLANNEL-FWD -d 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT',
+    ]
+    return True
 
 
 def test_pod_traffic_crosses_nodes_through_flannel_1(
