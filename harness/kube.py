@@ -70,6 +70,32 @@ def kubectl_json(cluster: HasKubeconfig, *args: str) -> Any:
     return json.loads(kubectl(cluster, *args, "-o", "json").stdout)
 
 
+_CLIENTS: dict[str, Any] = {}
+
+
+def api_get(cluster: HasKubeconfig, path: str) -> Any:
+    """GET an API path (``/api/v1/nodes``) as JSON through one cached official-client
+    connection per kubeconfig: for reads repeated many times (snapshots), where a
+    kubectl process per read costs more than the read."""
+    key = Path(_kubeconfig(cluster)).read_text()  # a re-made cluster has a new endpoint
+    client = _CLIENTS.get(key)
+    if client is None:
+        client = _CLIENTS[key] = api_client(cluster)
+    request = client.param_serialize(
+        method="GET",
+        resource_path=path,
+        header_params={"Accept": "application/json"},
+        auth_settings=["BearerToken"],
+    )
+    response = client.call_api(*request, _request_timeout=30)
+    response.read()
+    if response.status >= 400:
+        raise RuntimeError(
+            f"GET {path}: HTTP {response.status}: {response.data[:200]!r}"
+        )
+    return json.loads(response.data)
+
+
 def api_client(cluster: HasKubeconfig) -> Any:
     """An official-client ``ApiClient`` bound to the cluster."""
     from kubernetes import config

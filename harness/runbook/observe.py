@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.kube import kubectl_json
+from harness.kube import api_get, kubectl_json
 from harness.providers.base import Cluster
 from harness.runbook.classify import Delta, classify
 from harness.runbook.result import CLUSTER, PodEvent
@@ -59,7 +59,7 @@ class Observer:
     def events(self) -> list[PodEvent]:
         """Pod events that are new (or repeated) since the last call."""
         out = []
-        for e in kubectl_json(self.cluster, "get", "events", "-A")["items"]:
+        for e in api_get(self.cluster, "/api/v1/events")["items"]:
             obj = e.get("involvedObject") or {}
             if obj.get("kind") != "Pod" or e.get("type") != "Warning":
                 continue
@@ -85,7 +85,7 @@ class Observer:
 def pod_ips(cluster: Cluster) -> dict[str, set[str]]:
     """node -> addresses of the pods on it that still have a sandbox address."""
     out: dict[str, set[str]] = {}
-    for pod in kubectl_json(cluster, "get", "pods", "-A")["items"]:
+    for pod in api_get(cluster, "/api/v1/pods")["items"]:
         spec, status = pod.get("spec") or {}, pod.get("status") or {}
         if spec.get("hostNetwork") or not status.get("podIP"):
             continue

@@ -18,28 +18,42 @@ import hashlib
 import json
 from typing import Any
 
-from harness.kube import HasKubeconfig, kubectl_json
+from harness.kube import HasKubeconfig, api_get
 
-KINDS = (
-    "namespaces,daemonsets,deployments,configmaps,secrets,serviceaccounts,services,"
-    "clusterroles,clusterrolebindings,roles,rolebindings,priorityclasses"
-)
+KINDS = {  # the kinds a CNI manifest creates: kind -> list path
+    "Namespace": "/api/v1/namespaces",
+    "DaemonSet": "/apis/apps/v1/daemonsets",
+    "Deployment": "/apis/apps/v1/deployments",
+    "ConfigMap": "/api/v1/configmaps",
+    "Secret": "/api/v1/secrets",
+    "ServiceAccount": "/api/v1/serviceaccounts",
+    "Service": "/api/v1/services",
+    "ClusterRole": "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+    "ClusterRoleBinding": "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+    "Role": "/apis/rbac.authorization.k8s.io/v1/roles",
+    "RoleBinding": "/apis/rbac.authorization.k8s.io/v1/rolebindings",
+    "PriorityClass": "/apis/scheduling.k8s.io/v1/priorityclasses",
+}
 IGNORE_LABEL = "cniscrub.io/harness"
 KUBELET_CONDITIONS = {"Ready", "MemoryPressure", "DiskPressure", "PIDPressure"}
 _CONTENT = ("spec", "data", "rules", "roleRef", "subjects", "value")
 
 
 def collect(cluster: HasKubeconfig) -> dict[str, str]:
+    """One list request per kind (a kept connection: a snapshot follows every step)."""
     out: dict[str, str] = {}
-    for obj in kubectl_json(cluster, "get", KINDS, "-A")["items"]:
-        meta = obj["metadata"]
-        if IGNORE_LABEL in (meta.get("labels") or {}):
-            continue
-        where = f"{meta['namespace']}/" if meta.get("namespace") else ""
-        content = {k: obj[k] for k in _CONTENT if k in obj}
-        digest = hashlib.md5(json.dumps(content, sort_keys=True).encode()).hexdigest()
-        out[f"{obj['kind'].lower()} {where}{meta['name']}"] = digest
-    for node in kubectl_json(cluster, "get", "nodes")["items"]:
+    for kind, path in KINDS.items():
+        for obj in api_get(cluster, path)["items"]:
+            meta = obj["metadata"]
+            if IGNORE_LABEL in (meta.get("labels") or {}):
+                continue
+            where = f"{meta['namespace']}/" if meta.get("namespace") else ""
+            content = {k: obj[k] for k in _CONTENT if k in obj}
+            digest = hashlib.md5(
+                json.dumps(content, sort_keys=True).encode()
+            ).hexdigest()
+            out[f"{kind.lower()} {where}{meta['name']}"] = digest
+    for node in api_get(cluster, "/api/v1/nodes")["items"]:
         out.update(node_objects(node))
     return out
 

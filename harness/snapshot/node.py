@@ -1,6 +1,8 @@
 """One node's state as named objects, read with a single command inside the node.
 
-:data:`SCRIPT` prints every section after a ``@@@<section>`` marker line; the parsers of
+:data:`SCRIPT` prints every section after a ``@@@<section>`` marker line
+(legacy iptables is read only where this network namespace has a legacy
+table: ``/proc/net/ip_tables_names``); the parsers of
 :mod:`.netlink`, :mod:`.netfilter` and :mod:`.files` turn each into objects. One exec
 per node keeps a snapshot of a whole cluster well under a tenth of a second per node.
 
@@ -38,9 +40,9 @@ s rules6; ip -6 rule show
 s neighbours; ip -j neigh show nud permanent
 s fdb; bridge -j fdb show
 s iptables-nft; iptables-nft-save 2>/dev/null
-s iptables-legacy; iptables-legacy-save 2>/dev/null
+s iptables-legacy; grep -qs . /proc/net/ip_tables_names && iptables-legacy-save 2>/dev/null
 s ip6tables-nft; ip6tables-nft-save 2>/dev/null
-s ip6tables-legacy; ip6tables-legacy-save 2>/dev/null
+s ip6tables-legacy; grep -qs . /proc/net/ip6_tables_names && ip6tables-legacy-save 2>/dev/null
 s nft; nft list ruleset 2>/dev/null
 s ipsets; ipset list -n 2>/dev/null
 s sysctls; for k in SYSCTLS; do

@@ -17,6 +17,7 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 BASELINE = """\
 ip link add opbr0 type bridge
+iptables-legacy -A INPUT -p tcp --dport 2222 -j ACCEPT
 echo keep > /etc/cni/net.d/99-ops.conf
 """
 RUNBOOK = """\
@@ -24,8 +25,8 @@ name: ops-check
 steps:
   - name: a typo the operator's shell would survive
     shell: ip link delete no-such-link
-  - name: removes one of the operator's own objects
-    shell: ip link delete opbr0
+  - name: removes the operator's own objects
+    shell: ip link delete opbr0 && iptables-legacy -F INPUT
     nodes: workers
   - expect: {no_residue: flannel}
   - name: this one stops the run
@@ -73,6 +74,10 @@ def test_the_operators_baseline_is_foreign_and_its_loss_is_named(
     for node in own.nodes:
         destroyed = own.doc["final"][node]["destroyed"]
         assert ("link opbr0 (bridge)" in destroyed) == (node in workers)
+        legacy = 'rule "-A INPUT -p tcp --dport 2222 -j ACCEPT" (filter, legacy)'
+        assert (legacy in destroyed) == (
+            node in workers
+        )  # the other backend is read too
         assert "file /etc/cni/net.d/99-ops.conf" not in destroyed  # never ran: stopped
 
 
