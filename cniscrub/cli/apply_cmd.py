@@ -74,9 +74,11 @@ def plan(run: ApplyRun) -> int | None:
             "refused: " + "; ".join(fresh.blockers) + " (use --force to override)"
         )
     if fresh.empty:
-        done = f"[apply] plan {fresh.plan_id}: nothing to do"
-        run.out.document(apply_document(run, ExitCode.OK), [done])
-        return ExitCode.OK
+        code = ExitCode.OK if fresh.clean else ExitCode.PARTIAL
+        lines = [f"[apply] plan {fresh.plan_id}: nothing to do"]
+        lines += [f"[apply] ✗ unresolved: {u}" for u in fresh.unresolved]
+        run.out.document(apply_document(run, code), lines)
+        return code
     return None
 
 
@@ -137,6 +139,8 @@ def verify(run: ApplyRun) -> None:
     if run.ctx.verify and not run.stopped:
         fs = RootFS(run.ctx.root)
         run.verify = verify_acted(fs, LocalRunner(), run.plan.actions)
+        run.verify["unresolved"] = list(run.plan.unresolved)  # never clean while any
+        run.verify["clean"] = run.verify["clean"] and not run.plan.unresolved
 
 
 PHASES: list[Phase[ApplyRun]] = [
@@ -196,6 +200,7 @@ def report(run: ApplyRun) -> ExitCode:
     elif run.verify is not None:
         lines.append(f"[verify] ✗ {run.verify['remaining']} left:")
         lines += [f"[verify]   {target}" for target in run.verify["left"]]
+        lines += [f"[verify] ✗ unresolved: {u}" for u in run.verify["unresolved"]]
     code = _exit_code(run)
     done = len(run.results) - len(failed)
     lines.append(f"[apply] {done} applied, {len(failed)} failed")

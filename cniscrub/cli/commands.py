@@ -66,7 +66,7 @@ def _planned(ctx: RunContext, extra: list[Phase[ReadRun]]) -> Plan:
 
 def cmd_plan(ctx: RunContext) -> ExitCode:
     plan = _planned(ctx, [Phase("save", _save)])
-    code = ExitCode.OK if plan.empty else ExitCode.CHANGES_PENDING
+    code = ExitCode.OK if plan.clean else ExitCode.CHANGES_PENDING
     doc = {**plan.to_json(), "exit_code": int(code)}
     Output(ctx.json).document(doc, plan_lines(plan))
     return code
@@ -74,11 +74,12 @@ def cmd_plan(ctx: RunContext) -> ExitCode:
 
 def cmd_verify(ctx: RunContext) -> ExitCode:
     plan = _planned(ctx, [])
-    code = ExitCode.OK if plan.empty else ExitCode.CHANGES_PENDING
+    code = ExitCode.OK if plan.clean else ExitCode.CHANGES_PENDING
     doc = {
         "schema": "cniscrub/verify/v1",
-        "clean": plan.empty,
+        "clean": plan.clean,
         "residue": [a.to_json() for a in plan.actions],
+        "unresolved": list(plan.unresolved),
         "left_alone": [{"target": t, "why": w} for t, w in plan.left_alone],
         "warnings": list(plan.warnings),
         "exit_code": int(code),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from cniscrub.cli.output import printable
 from cniscrub.plan.model import Action, Plan
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ VERBS = {"plan": "Would delete", "apply": "Deleting", "verify": "Residue:"}
 
 
 def _safe(text: str) -> str:
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return printable(text)
 
 
 def action_line(tag: str, a: Action) -> str:
@@ -47,8 +48,12 @@ def plan_lines(plan: Plan, tag: str = "plan") -> Iterable[str]:
         )
     for target, why in plan.left_alone:
         yield _safe(f"[{tag}] Left alone: {target}: {why}")
+    for what in plan.unresolved:
+        yield _safe(f"[{tag}] ✗ Unresolved: {what}")
     n = len(plan.actions)
     summary = "nothing to do" if not n else f"{n} action(s) pending"
+    if plan.unresolved:
+        summary += f", {len(plan.unresolved)} unresolved"
     yield f"[{tag}] plan {plan.plan_id}: {summary}"
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from cniscrub.footprints.flannel_facts import gather
 from cniscrub.footprints.flannel_files import PLACES, match_files
-from cniscrub.footprints.flannel_links import match_links, match_routes
+from cniscrub.footprints.flannel_links import match_links
 from cniscrub.footprints.flannel_netfilter import match_netfilter, rule_candidate
+from cniscrub.footprints.flannel_routes import match_routes
 from cniscrub.footprints.model import Footprint
 from cniscrub.footprints.spec import ApiObject, ClusterFootprint, FootprintSpec
 from cniscrub.inventory import Scope

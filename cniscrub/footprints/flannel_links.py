@@ -1,44 +1,22 @@
-"""Positive ownership of links and routes by Flannel: by kind and attributes, any VNI.
+"""Positive ownership of links by Flannel: by kind and attributes, any VNI.
 
-Devices: vxlan ``flannel.<VNI>``/``flannel-v6.<VNI>`` whose VNI matches the name,
-wireguard ``flannel-wg``/``flannel-wg-v6``, tun ``flannel<N>``, ipip ``flannel.ipip``
-(flannel-footprint.md §2.3), and the bridge Flannel's conf delegates to (``cni0``) with
-its veths -- unless another CNI conf still uses that bridge. Addresses and routes on
-those devices are listed with the device (its permanent neighbours and FDB entries are
-read and backed up at apply time: cniscrub.apply.link_state); host-gw routes to peers'
-podCIDRs and the local blackhole route are claimed on their own.
-
->>> device_reason({"name": "flannel.4096", "kind": "vxlan", "vxlan": {"id": 4096}})
-'vxlan device flannel.4096 with VNI 4096 (§2.3)'
+Devices are candidates by name and kind and Flannel's only when their attributes agree
+(:mod:`.flannel_devices`); the bridge Flannel's conf delegates to (``cni0``) is claimed
+with its veths -- unless another CNI conf still uses that bridge. Addresses and routes
+on those devices are listed with the device (its permanent neighbours and FDB entries
+are read and backed up at apply time: cniscrub.apply.link_state); routes elsewhere are
+:mod:`.flannel_routes`'.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
-import re
 from typing import Any
 
+from cniscrub.footprints.flannel_devices import device_reason, doubts
 from cniscrub.footprints.model import Claim, Footprint, LeftAlone
 from cniscrub.inventory.model import Inventory, Resource
-
-VXLAN = re.compile(r"^flannel(-v6)?\.(\d+)$")
-WIREGUARD = ("flannel-wg", "flannel-wg-v6")
-TUN = re.compile(r"^flannel\d+$")
-
-
-def device_reason(d: dict[str, Any]) -> str | None:
-    name, kind = d["name"], d["kind"]
-    m = VXLAN.match(name)
-    if m and kind == "vxlan" and d.get("vxlan", {}).get("id") == int(m.group(2)):
-        return f"vxlan device {name} with VNI {m.group(2)} (§2.3)"
-    if name in WIREGUARD and kind == "wireguard":
-        return f"wireguard device {name} (§2.3)"
-    if TUN.match(name) and kind == "tun":
-        return f"udp backend tun device {name} (§2.3)"
-    if name == "flannel.ipip" and kind == "ipip":
-        return "ipip backend device flannel.ipip (§2.3)"
-    return None
 
 
 def covers_index(inv: Inventory) -> dict[int, list[Resource]]:
@@ -156,20 +134,42 @@ def _match_bridge(
             )
 
 
+def _addresses(inv: Inventory) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for a in inv.of("address"):
+        if not a.data["link_local"]:
+            out.setdefault(a.data["index"], []).append(a.data["cidr"])
+    return out
+
+
+def _device(
+    fp: Footprint,
+    r: Resource,
+    reason: str,
+    addrs: dict[int, list[str]],
+    idx: dict[int, list[Resource]],
+) -> None:
+    index = r.data["index"]
+    node_ips = {c.split("/")[0] for i, cs in addrs.items() if i != index for c in cs}
+    networks = fp.fact("network4").values + fp.fact("network6").values
+    why = doubts(dict(r.data), addrs.get(index, []), node_ips, networks)
+    if why:
+        target = f"link {r.key} ({r.data['kind']})"
+        fp.left_alone.append(
+            LeftAlone(target, "looks like Flannel's but " + "; ".join(why))
+        )
+        return
+    label = f"{r.data['kind']} device {r.key}"
+    fp.claims.append(Claim(r, label, [reason], _covers(idx, index)))
+
+
 def match_links(fp: Footprint, inv: Inventory) -> set[int]:
     links = inv.of("link")
-    idx = covers_index(inv)
+    idx, addrs = covers_index(inv), _addresses(inv)
     for r in links:
         reason = device_reason(dict(r.data))
         if reason:
-            fp.claims.append(
-                Claim(
-                    r,
-                    f"{r.data['kind']} device {r.key}",
-                    [reason],
-                    _covers(idx, r.data["index"]),
-                )
-            )
+            _device(fp, r, reason, addrs, idx)
         elif r.key.startswith("flannel"):
             fp.left_alone.append(
                 LeftAlone(
@@ -183,34 +183,3 @@ def match_links(fp: Footprint, inv: Inventory) -> set[int]:
             )
     _match_bridge(fp, inv, links, idx)
     return {c.resource.data["index"] for c in fp.claims if c.resource.kind == "link"}
-
-
-def _route_claim(fp: Footprint, d: dict[str, Any]) -> str | None:
-    fam, dst = d["family"], d["dst"]
-    if not dst or dst == "default":
-        return None
-    net = ipaddress.ip_network(dst)
-    pods = [ipaddress.ip_network(p) for p in fp.fact(f"podcidr{fam}").values]
-    if d["type"] == "blackhole" and net in pods:
-        return f"blackhole for the local podCIDR {dst} (--ip-blackhole-route, §2.3)"
-    if d["type"] != "unicast" or not d["gateway"] or d["proto"] == 2:
-        return None
-    plen = pods[0].prefixlen if pods else (24 if fam == 4 else 64)
-    for cluster in fp.fact(f"network{fam}").values:
-        cnet = ipaddress.ip_network(cluster)
-        if net.prefixlen == plen and net.subnet_of(cnet) and net not in pods:  # type: ignore[arg-type]
-            return (
-                f"route to peer podCIDR {dst} via {d['gateway']} inside cluster "
-                f"network {cluster} (host-gw/DirectRouting, §2.3)"
-            )
-    return None
-
-
-def match_routes(fp: Footprint, inv: Inventory, owned_links: set[int]) -> None:
-    for r in inv.of("route"):
-        if r.data["oif"] in owned_links and r.data["type"] != "blackhole":
-            continue  # goes with its device
-        reason = _route_claim(fp, dict(r.data))
-        if reason:
-            label = f"route {r.data['type']} {r.data['dst']} table {r.data['table']}"
-            fp.claims.append(Claim(r, label, [reason]))

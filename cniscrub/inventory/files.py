@@ -5,7 +5,9 @@ names (its binary, its runtime and state directories).
 directory under :data:`NETWORKS_DIR`) and the footprint's own :class:`FilePlace` list
 under ``--root`` (never following a symlink) and returns plain entries; ``parse`` turns
 them into ``file`` resources and decodes conf JSON and ``*.env`` keys without ever
-raising on bad input -- a malformed file carries ``parse_error`` instead.
+raising on bad input -- a malformed file carries ``parse_error`` instead. A place that
+could not be read (or only in part) becomes an entry of type ``unread`` with the
+reason, so a footprint can say its residue was not fully inspected.
 
 >>> parse([{"path": "/run/example/subnet.env", "type": "file", "mode": 420,
 ...         "uid": 0, "gid": 0, "size": 29, "text": "EXAMPLE_NETWORK=10.244.0.0/16\\n"}]
@@ -88,11 +90,19 @@ def _scan(fs: RootFS, directory: str, want_text: bool) -> list[dict[str, Any]]:
     out.append(top)
     if top["type"] != "dir":
         return out
-    for name in fs.listdir(directory)[:MAX_ENTRIES]:
+    names = fs.listdir(directory)
+    for name in names[:MAX_ENTRIES]:
         entry = _entry(fs, f"{directory}/{name}", want_text)
         if entry is not None:
             out.append(entry)
+    if len(names) > MAX_ENTRIES:
+        why = f"only the first {MAX_ENTRIES} of its {len(names)} entries were inspected"
+        out.append(_unread(f"{directory}/", why))
     return out
+
+
+def _unread(path: str, why: str) -> dict[str, Any]:
+    return {"path": path, "type": "unread", "error": why}
 
 
 def _scan_place(fs: RootFS, place: FilePlace) -> list[dict[str, Any]]:
@@ -114,13 +124,14 @@ def collect(
         todo += [
             FilePlace(f"{NETWORKS_DIR}/{n}", True) for n in fs.listdir(NETWORKS_DIR)
         ]
-    except (InventoryError, OSError) as exc:
-        notes.append(f"{NETWORKS_DIR}: not inspected: {exc}")
+    except (InventoryError, OSError):
+        pass  # scanning NETWORKS_DIR itself below fails the same way, and says so
     for place in [*todo, *places]:
         try:
             entries += _scan_place(fs, place)
         except (InventoryError, OSError) as exc:
             notes.append(f"{place.path}: not inspected: {exc}")
+            entries.append(_unread(place.path, f"not inspected: {exc}"))
     unique = {e["path"]: e for e in entries}
     return list(unique.values()), notes
 

@@ -74,6 +74,7 @@ class Plan:
     blockers: tuple[str, ...]
     fingerprint: str
     allowed_dirs: tuple[str, ...] = ()  # the only directories apply may rmdir
+    unresolved: tuple[str, ...] = ()  # residue it cannot remove or could not inspect
 
     @property
     def plan_id(self) -> str:
@@ -82,6 +83,11 @@ class Plan:
     @property
     def empty(self) -> bool:
         return not self.actions
+
+    @property
+    def clean(self) -> bool:
+        """Nothing to remove and nothing unresolved: the node is clean."""
+        return not self.actions and not self.unresolved
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -96,6 +102,7 @@ class Plan:
             "warnings": list(self.warnings),
             "blockers": list(self.blockers),
             "allowed_dirs": list(self.allowed_dirs),
+            "unresolved": list(self.unresolved),
         }
 
     @classmethod
@@ -110,4 +117,5 @@ class Plan:
             tuple(o.get("blockers", [])),
             o["fingerprint"],
             tuple(o.get("allowed_dirs", [])),
+            tuple(o.get("unresolved", [])),
         )

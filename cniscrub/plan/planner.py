@@ -109,6 +109,7 @@ def fingerprint(fp: Footprint, claims: list[Claim]) -> str:
         "facts": facts,
         "claims": [_identity(c) for c in claims],
         "left_alone": sorted(x.target for x in fp.left_alone),
+        "unresolved": sorted(fp.unresolved),
     }
     blob = json.dumps(body, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()
@@ -131,4 +132,5 @@ def build_plan(inv: Inventory, policy: Policy) -> Plan:
         blockers=tuple(fp.blockers),
         fingerprint=fingerprint(fp, claims),
         allowed_dirs=tuple(fp.allowed_dirs),
+        unresolved=tuple(fp.unresolved),
     )
