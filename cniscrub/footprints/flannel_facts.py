@@ -20,15 +20,16 @@ import re
 from typing import Any
 
 from cniscrub.footprints.flannel_confs import (
+    DEFAULT_BRIDGE,
     FLANNEL_CONF,
     flannel_conf,
     other_conf_usage,
+    plugins_of,
 )
 from cniscrub.footprints.flannel_crosscheck import settle
 from cniscrub.footprints.model import Footprint
 from cniscrub.inventory.model import Inventory, Resource
 
-DEFAULT_BRIDGE = "cni0"  # bridge plugin default (flannel-footprint.md §3.2)
 DEFAULT_NETWORK = "cbr0"  # kube-flannel.yml cni-conf.json name (§1.2)
 LEASE_DEVICE = re.compile(r"^flannel(\.\d+|-v6\.\d+|-wg|-wg-v6|\.ipip|\d+)$")  # §2.3
 SUBNET_ENV = "/run/flannel/subnet.env"
@@ -50,13 +51,6 @@ def problem(res: Resource) -> str:
         what = "a directory" if d["type"] == "dir" else "a special file (FIFO, socket…)"
         return f"{what}, not a regular file"
     return str(d.get("parse_error") or d.get("error") or "unreadable")
-
-
-def plugins_of(conf: dict[str, Any]) -> list[dict[str, Any]]:
-    plugins = conf.get("plugins")
-    if isinstance(plugins, list):
-        return [p for p in plugins if isinstance(p, dict)]
-    return [conf] if "type" in conf else []
 
 
 def _from_delegate(fp: Footprint, delegate: dict[str, Any]) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from fake_runner import FakeRunner
 
 from cniscrub import footprints
 from cniscrub.apply.executor import Executor, batches
@@ -19,25 +19,10 @@ from cniscrub.inventory import files
 from cniscrub.inventory.model import Inventory
 from cniscrub.journal.reader import read_journal
 from cniscrub.journal.writer import Journal
-from cniscrub.node.command import CommandResult
 from cniscrub.node.rootfs import RootFS
 from cniscrub.plan.planner import Policy, build_plan
 
 FLANNEL_PLACES = footprints.get("flannel").scope.file_places
-
-
-class FakeRunner:
-    """Records argv; no binaries exist."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, ...]] = []
-
-    def which(self, name: str) -> str | None:
-        return None
-
-    def run(self, argv: Sequence[str], *, stdin: bytes | None = None) -> CommandResult:
-        self.calls.append(tuple(argv))
-        return CommandResult(tuple(argv), 127, b"", b"not found")
 
 
 def test_transaction_only_deletes() -> None:

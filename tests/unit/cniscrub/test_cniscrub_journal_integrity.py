@@ -7,11 +7,11 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_runner import FakeRunner
 from journal_forgery import Event, backup_line, edit, forge, forge_everything, planned
 
 from cniscrub import footprints
@@ -23,7 +23,6 @@ from cniscrub.inventory.model import Inventory
 from cniscrub.journal.format import digest_of
 from cniscrub.journal.reader import JournalError, read_journal
 from cniscrub.journal.writer import Journal
-from cniscrub.node.command import CommandResult
 from cniscrub.node.rootfs import RootFS
 from cniscrub.plan.model import Plan
 from cniscrub.plan.planner import Policy, build_plan
@@ -32,20 +31,6 @@ CONF = "/etc/cni/net.d/10-flannel.conflist"
 GOLDEN = Path(__file__).parents[2] / "fixtures/cniscrub/plan"
 CASE_WITH = {"ipt_rule": "v0.27-nft-foreign", "route": "v0.27-nft-foreign"}
 CASE_WITH["nft_table"] = "nft-mode-dualstack"
-
-
-class FakeRunner:
-    """Records argv; every command 'fails' (no binaries)."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, ...]] = []
-
-    def which(self, name: str) -> str | None:
-        return None
-
-    def run(self, argv: Sequence[str], *, stdin: bytes | None = None) -> CommandResult:
-        self.calls.append(tuple(argv))
-        return CommandResult(tuple(argv), 1, b"", b"not here")
 
 
 def _applied(tmp: Path) -> tuple[Path, str]:
