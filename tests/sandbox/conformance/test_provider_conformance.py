@@ -159,7 +159,8 @@ def test_run_cleaner_runs_the_shipped_cleaner_inside_the_node(
     cluster = subject[1]
     version = cluster.run_cleaner(worker, ["--version"])
     assert version.rc == 0 and version.stdout.strip() == f"cniscrub {__version__}"
-    worker.write_file("/etc/cni/net.d/10-flannel.conflist", '{"name": "cbr0"}')
+    flannel_conf = '{"name": "cbr0", "plugins": [{"type": "flannel"}]}'
+    worker.write_file("/etc/cni/net.d/10-flannel.conflist", flannel_conf)
     try:
         plan = cluster.run_cleaner(worker, ["plan", "--cni", "flannel", "--json"])
         assert plan.rc == 2, plan.stderr  # residue on this node only: it ran there
