@@ -6,7 +6,9 @@ Prints a table; asserts nothing. Rows:
   of N pods created one after another;
 * 3-node cluster up (with control plane) + Flannel installed (``kubectl apply -f`` until
   every node is Ready with FlannelIsUp) + 6 pods Running;
-* ``cniscrub-lab reproduce`` end to end (a subprocess, as a user runs it).
+* ``cniscrub-lab reproduce`` end to end (a subprocess, as a user runs it);
+* per Flannel version: installed on a fresh 3-node cluster, and installed again after
+  ``kubectl delete -f`` (what every lifecycle scenario does).
 
     python bench/bench_flannel.py [--pods 10] [--version v0.27.3]
 """
@@ -108,6 +110,26 @@ def flannel_and_pods(
         provider.delete("bench-fl")
 
 
+def install_per_version(provider: Provider) -> dict[str, tuple[float, float]]:
+    """version -> (first install, install again after ``kubectl delete -f``)."""
+    cluster = provider.create(ClusterSpec(name="bench-ver", nodes=3))
+    out = {}
+    try:
+        for version in flannel_versions():
+            manifest = flannel_install.manifest_path(version)
+            t0 = time.perf_counter()
+            flannel_install.install(cluster, manifest)
+            t1 = time.perf_counter()
+            flannel_install.uninstall(cluster, manifest)
+            t2 = time.perf_counter()
+            flannel_install.install(cluster, manifest)
+            out[version] = (t1 - t0, time.perf_counter() - t2)
+            flannel_install.uninstall(cluster, manifest)
+        return out
+    finally:
+        provider.delete("bench-ver")
+
+
 def reproduce_seconds(version: str) -> float:
     start = time.perf_counter()
     subprocess.run(
@@ -131,6 +153,7 @@ def main() -> int:
     fl = flannel_and_pods(provider, args.version)
     print("  measured flannel install", file=sys.stderr)
     rep = reproduce_seconds(args.version)
+    per_version = install_per_version(provider)
     print(f"\nsandbox control plane and Flannel {args.version}")
     print(f"{'measurement':<58} {'seconds':>8}")
     rows = [
@@ -147,6 +170,10 @@ def main() -> int:
     ]
     for label, value in rows:
         print(f"{label:<58} {value:>8.2f}")
+    print("\nFlannel install until up on 3 nodes, per version (seconds)")
+    print(f"{'version':<10} {'first':>8} {'after delete -f':>16}")
+    for version, (first, again) in per_version.items():
+        print(f"{version:<10} {first:>8.2f} {again:>16.2f}")
     return 0
 
 

@@ -6,10 +6,12 @@
 from __future__ import annotations
 
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from harness.emulation.http_listener import Listener
 
 
-def serve(ip: str, port: int, ready: threading.Event) -> ThreadingHTTPServer:
+def serve(ip: str, port: int, ready: threading.Event) -> Listener:
     """Start the listener in a daemon thread; call ``shutdown()`` to stop it."""
 
     class Handler(BaseHTTPRequestHandler):
@@ -31,6 +33,6 @@ def serve(ip: str, port: int, ready: threading.Event) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: object) -> None:
             return
 
-    server = ThreadingHTTPServer((ip, port), Handler)
+    server = Listener((ip, port), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server

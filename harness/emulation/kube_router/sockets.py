@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from harness.emulation import http_listener
 
 GRPC = ("127.0.0.1", 50051)
 PROBE_TIMEOUT = 0.5
@@ -51,7 +53,7 @@ def session_up(peer_ip: str, port: int) -> bool:
         return False
 
 
-def serve_health(port: int) -> ThreadingHTTPServer:
+def serve_health(port: int) -> http_listener.Listener:
     """``/healthz`` on ``:port``; ``shutdown()`` stops it."""
 
     class Handler(BaseHTTPRequestHandler):
@@ -65,6 +67,6 @@ def serve_health(port: int) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: object) -> None:
             return
 
-    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
+    server = http_listener.Listener(("0.0.0.0", port), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server

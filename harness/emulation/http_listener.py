@@ -1,0 +1,26 @@
+"""An HTTP listener for emulated agents' health endpoints inside sandbox nodes.
+
+``http.server.HTTPServer.server_bind`` resolves the host name with ``socket.getfqdn``,
+a reverse DNS lookup that waits for resolver timeouts (about 10 s) in a node without
+DNS. The agents emulated here (flanneld, kube-router) are Go programs whose listeners
+ask nobody, so :class:`Listener` binds without the lookup.
+
+>>> server = Listener(("127.0.0.1", 0), BaseHTTPRequestHandler)
+>>> server.server_name
+'127.0.0.1'
+>>> server.server_close()
+"""
+
+from __future__ import annotations
+
+import socketserver
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+__all__ = ["BaseHTTPRequestHandler", "Listener"]
+
+
+class Listener(ThreadingHTTPServer):
+    def server_bind(self) -> None:
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
