@@ -1,14 +1,15 @@
 """Back up one object into the journal *before* it is touched.
 
 Files keep bytes, mode, owner (and a symlink's target); chains and rules keep their
-lines and positions; nft tables keep ``nft -j`` JSON and ``nft`` text; links keep their
+lines and positions; ipsets their type, options and members; policy rules every
+selector; nft tables keep ``nft -j`` JSON and ``nft`` text; links keep their
 spec with the addresses and routes the plan lists, plus the permanent neighbours and
 FDB entries read at apply time (:mod:`cniscrub.apply.link_state`) -- and for a veth,
 the pod side (its name, MAC, addresses and routes in the pod's netns) when that netns
 is known.
 
 >>> sorted(PAYLOAD_KINDS)
-['file', 'ipt_chain', 'ipt_rule', 'link', 'nft_table', 'route']
+['file', 'ip_rule', 'ipset', 'ipt_chain', 'ipt_rule', 'link', 'nft_table', 'route']
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from cniscrub.apply import ipset_ops
 from cniscrub.apply.link_state import LinkState
 from cniscrub.errors import BackupError
 from cniscrub.journal.writer import Journal
@@ -25,7 +27,16 @@ from cniscrub.node.rootfs import RootFS
 from cniscrub.node.runner import Runner
 from cniscrub.plan.model import Action
 
-PAYLOAD_KINDS = ("file", "ipt_chain", "ipt_rule", "link", "nft_table", "route")
+PAYLOAD_KINDS = (
+    "file",
+    "ip_rule",
+    "ipset",
+    "ipt_chain",
+    "ipt_rule",
+    "link",
+    "nft_table",
+    "route",
+)
 
 
 def _file(fs: RootFS, journal: Journal, a: Action, d: dict[str, Any]) -> dict[str, Any]:
@@ -133,6 +144,8 @@ def backup(
             return _file(fs, journal, a, d)
         if a.kind == "nft_table":
             return _nft(runner, a)
+        if a.kind == "ipset" and (why := ipset_ops.restorable(d)):
+            raise BackupError(f"{why}: it could not be restored")
         payload: dict[str, Any] = {"resource": d, "covers": a.data.get("covers", [])}
         if a.kind == "link":
             payload["covers"] = [*payload["covers"], *links.covers(d["index"])]

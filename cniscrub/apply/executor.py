@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from cniscrub.apply import files_ops, netfilter, netlink_ops
+from cniscrub.apply import files_ops, ipset_ops, netfilter, netlink_ops, rule_ops
 from cniscrub.apply.backup import backup
 from cniscrub.apply.link_state import LinkState
 from cniscrub.apply.result import ActionResult, Outcome, Status, from_error
@@ -192,8 +192,12 @@ class Executor:
         if kind == "nft_table":
             outcome = from_error(netfilter.delete_nft_tables(self.runner, group))
             return {a.id: outcome for a in group}
+        if kind == "ipset":
+            return ipset_ops.destroy(group)
         if kind == "route":
             return netlink_ops.delete_routes(group)
+        if kind == "ip_rule":
+            return rule_ops.delete_rules(group)
         if kind == "link":
             return netlink_ops.delete_links(group, self.link_groups)
         allowed = self.plan.allowed_dirs

@@ -6,10 +6,11 @@ then pass :func:`cniscrub.apply.restore_checks.backup_problem`. A backup that fa
 refused by name and its object is left as it is; an action that apply removed but
 whose backup is missing is reported. Everything else is restored in this order: files
 (directories first), links (bridge before its veths) with their addresses/routes/
-neighbours/FDB, routes, nft tables, iptables chains with their rules, then jump rules at
-their original positions. Each step first checks whether the object already exists, so
-restore is idempotent. A veth whose pod netns still exists comes back with its pod-side
-name, MAC, addresses and routes; one whose netns is gone is ``not restorable``.
+neighbours/FDB, routes and policy rules, ipsets, nft tables, iptables chains with their
+rules, then jump rules at their original positions. Each step first checks whether the
+object already exists, so restore is idempotent. A veth whose pod netns still exists
+comes back with its pod-side name, MAC, addresses and routes; one whose netns is gone
+is ``not restorable``.
 
 >>> restore_order([{"id": 1, "kind": "ipt_rule"}, {"id": 2, "kind": "file"}])[0]["id"]
 2
@@ -21,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from cniscrub.apply import restore_links
+from cniscrub.apply import ipset_ops, restore_links, rule_ops
 from cniscrub.apply.restore_checks import backup_problem
 from cniscrub.apply.result import ActionResult, Status
 from cniscrub.errors import CleanerError
@@ -31,7 +32,16 @@ from cniscrub.journal.reader import JournalView
 from cniscrub.node.rootfs import RootFS
 from cniscrub.node.runner import Runner
 
-RANK = {"file": 0, "link": 1, "route": 2, "nft_table": 3, "ipt_chain": 4, "ipt_rule": 5}
+RANK = {
+    "file": 0,
+    "link": 1,
+    "route": 2,
+    "ip_rule": 2,
+    "ipset": 3,  # before the iptables rules that use it
+    "nft_table": 3,
+    "ipt_chain": 4,
+    "ipt_rule": 5,
+}
 
 
 def restore_order(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -77,9 +87,11 @@ def _ipt(runner: Runner, kind: str, d: dict[str, Any]) -> str:
     chains = {r.data["chain"]: r.data for r in current if r.kind == "ipt_chain"}
     lines = [f"*{table}"]
     if kind == "ipt_chain":
-        if chain in chains:
+        if chain in chains and (chains[chain]["rules"] or not d["rules"]):
             return "noop"
-        lines += [f"-N {chain}"] + [f"-A {chain} {spec}" for spec in d["rules"]]
+        if chain not in chains:
+            lines.append(f"-N {chain}")
+        lines += [f"-A {chain} {spec}" for spec in d["rules"]]
     else:
         have = chains.get(chain, {}).get("rules", [])
         if d["spec"] in have:
@@ -88,6 +100,34 @@ def _ipt(runner: Runner, kind: str, d: dict[str, Any]) -> str:
     text = "\n".join([*lines, "COMMIT", ""])
     runner.run([restore, "--noflush", "-w", "10"], stdin=text.encode()).check()
     return "restored"
+
+
+def _declare_chains(
+    runner: Runner,
+    actions: list[dict[str, Any]],
+    backups: dict[int, tuple[int, dict[str, Any]]],
+) -> None:
+    """Create every missing chain to restore, empty, before any is filled: a chain's
+    rules may jump to another chain of the same journal. A chain made here and left
+    empty is filled by its own step (an empty chain takes its recorded rules)."""
+    wanted: dict[tuple[str, int, str], list[str]] = {}
+    for a in actions:
+        if a["kind"] != "ipt_chain":
+            continue
+        d = backups[a["id"]][1]["payload"].get("resource") or {}
+        wanted.setdefault((d["backend"], d["family"], d["table"]), []).append(
+            d["chain"]
+        )
+    for (backend, family, table), names in wanted.items():
+        save, restore = (tool(runner, backend, family, v) for v in ("save", "restore"))
+        if save is None or restore is None:
+            continue  # the chain's own step reports it
+        current = parse(runner.run([save, "-t", table]).stdout, backend, family)
+        have = {r.data["chain"] for r in current if r.kind == "ipt_chain"}
+        new = [f"-N {c}" for c in dict.fromkeys(names) if c not in have]
+        if new:
+            text = "\n".join([f"*{table}", *new, "COMMIT", ""])
+            runner.run([restore, "--noflush", "-w", "10"], stdin=text.encode())
 
 
 def _one(
@@ -103,6 +143,10 @@ def _one(
         return _ipt(runner, kind, p["resource"]), None
     if kind == "route":
         return restore_links.route(p["resource"]), None
+    if kind == "ip_rule":
+        return rule_ops.restore(p["resource"]), None
+    if kind == "ipset":
+        return ipset_ops.restore(p["resource"]), None
     return restore_links.link(runner, p)
 
 
@@ -183,6 +227,12 @@ def restore_journal(view: JournalView, fs: RootFS, runner: Runner) -> RestoreRep
         if aid not in planned:
             why = backup_problem(event, None, view.blobs)
             report.problems.append(f"journal.jsonl line {line}: {why}; not used")
+    trusted = [
+        a
+        for a in planned.values()
+        if not backup_problem(backups[a["id"]][1], a, view.blobs)
+    ]
+    _declare_chains(runner, trusted, backups)
     for a in restore_order(list(planned.values())):
         report.results.append(_restore_one(view, fs, runner, a, backups[a["id"]]))
     report.results += _missing(view, set(planned))

@@ -4,7 +4,7 @@ Instead of a second full inventory, each acted-on object is looked up directly: 
 nft backend, each touched chain (nf_tables netlink says whether it exists,
 ``iptables-nft -S CHAIN`` lists its rules -- never the whole 10k-rule table); for legacy
 (or when that fails) one ``*-save -t TABLE`` per touched table; nft table names, one
-route dump and one link dump over netlink; an ``lstat`` per file. An object counts as
+route, rule, ipset and link dump over netlink; an ``lstat`` per file. An object counts as
 remaining when it is still present (a chain by name, a rule by chain + exact spec, a
 link or file by name, a route by its key); when a table cannot be read its objects count
 as remaining (never reported clean without proof). ``cniscrub verify`` stays the full
@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from cniscrub.apply import ipset_ops, rule_ops
 from cniscrub.inventory import iptables, nftables, routes
 from cniscrub.node import netlink
 from cniscrub.node.rootfs import RootFS
@@ -112,6 +113,18 @@ def _link_left(actions: list[Action]) -> list[Action]:
     return [a for a in actions if a.key in present]
 
 
+def _rule_left(actions: list[Action]) -> list[Action]:
+    present = rule_ops.present_keys()
+    return [a for a in actions if a.key in present]
+
+
+def _ipset_left(actions: list[Action]) -> list[Action]:
+    present = ipset_ops.names()
+    if present is None:  # cannot read them: not proven gone
+        return list(actions)
+    return [a for a in actions if a.key in present]
+
+
 def _file_left(fs: RootFS, actions: list[Action]) -> list[Action]:
     left = []
     for a in actions:
@@ -132,8 +145,12 @@ def remaining(fs: RootFS, runner: Runner, actions: Sequence[Action]) -> list[Act
         left += _ipt_left(runner, ipt)
     if kinds.get("nft_table"):
         left += _nft_left(runner, kinds["nft_table"])
+    if kinds.get("ipset"):
+        left += _ipset_left(kinds["ipset"])
     if kinds.get("route"):
         left += _route_left(kinds["route"])
+    if kinds.get("ip_rule"):
+        left += _rule_left(kinds["ip_rule"])
     if kinds.get("link"):
         left += _link_left(kinds["link"])
     if kinds.get("file"):

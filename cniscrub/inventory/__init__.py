@@ -20,11 +20,13 @@ from cniscrub.errors import InventoryError
 from cniscrub.inventory import (
     addresses,
     files,
+    ipsets,
     iptables,
     links,
     neighbours,
     netns,
     nftables,
+    policy_rules,
     processes,
     routes,
 )
@@ -48,17 +50,22 @@ PARSERS: dict[str, Callable[..., list[Resource]]] = {
     "nftables": nftables.parse,
     "processes": processes.parse,
     "netns": netns.parse,
+    "rules": policy_rules.parse,
+    "ipsets": ipsets.parse,
 }
 
 
 @dataclass(frozen=True)
 class Scope:
     """What one footprint adds to the CNI-neutral inventory: the file places it owns
-    (read next to the shared CNI places) and a pre-filter of iptables rule lines
-    (see :func:`cniscrub.inventory.iptables.parse`; never decides ownership)."""
+    (read next to the shared CNI places), a pre-filter of iptables rule lines
+    (see :func:`cniscrub.inventory.iptables.parse`; never decides ownership), and
+    whether it needs the policy-routing rules and the ipsets read too."""
 
     file_places: tuple[FilePlace, ...] = ()
     rule_filter: RuleFilter | None = None
+    ip_rules: bool = False
+    ipsets: bool = False
 
 
 @dataclass
@@ -76,11 +83,14 @@ class RawState:
 NETLINK_KINDS = ("links", "addresses", "routes")
 
 
-def _netlink_state(fs: RootFS) -> dict[str, Any]:
-    """The netlink dumps of :data:`NETLINK_KINDS` and the named netns with their
-    ids."""
-    out: dict[str, Any] = dict(netlink.dump_many(NETLINK_KINDS))
+def _netlink_state(fs: RootFS, scope: Scope) -> dict[str, Any]:
+    """The netlink dumps of :data:`NETLINK_KINDS` (plus the rules and the ipsets when
+    ``scope`` asks for them) and the named netns with their ids."""
+    kinds = NETLINK_KINDS + (("rules",) if scope.ip_rules else ())
+    out: dict[str, Any] = dict(netlink.dump_many(kinds))
     out["netns"] = netns.collect(fs)
+    if scope.ipsets:
+        out["ipsets"], out["ipset_notes"] = ipsets.collect()
     return out
 
 
@@ -92,7 +102,7 @@ def _collect_rest(fs: RootFS, runner: Runner, scope: Scope) -> RawState:
 
     def work() -> None:
         try:
-            box["ok"] = _netlink_state(fs)
+            box["ok"] = _netlink_state(fs, scope)
         except BaseException as exc:  # re-raised below
             box["exc"] = exc
 
@@ -111,6 +121,7 @@ def _collect_rest(fs: RootFS, runner: Runner, scope: Scope) -> RawState:
         if isinstance(exc, OSError):
             raise InventoryError(f"cannot read netlink state: {exc}") from exc
         raise exc
+    state.notes += box["ok"].pop("ipset_notes", [])
     state.raw.update(box["ok"])
     return state
 

@@ -25,6 +25,8 @@ KINDS = (
     "nft_table",
     "process",
     "netns",
+    "ip_rule",
+    "ipset",
 )
 
 

@@ -60,6 +60,18 @@ KEEP = {
     ),
     "neighbours": ("NDA_DST", "NDA_LLADDR"),
     "fdb": ("NDA_DST", "NDA_LLADDR", "NDA_MASTER", "NDA_VLAN"),
+    "rules": (
+        "FRA_TABLE",
+        "FRA_PRIORITY",
+        "FRA_SRC",
+        "FRA_DST",
+        "FRA_FWMARK",
+        "FRA_FWMASK",
+        "FRA_IIFNAME",
+        "FRA_OIFNAME",
+        "FRA_GOTO",
+        "FRA_PROTOCOL",
+    ),
 }
 LINKINFO_DATA = ("vxlan", "ipip", "sit", "ip6tnl", "tun")
 
@@ -127,6 +139,8 @@ def _messages(ipr: Any, what: str) -> list[Any]:
         ]
     if what == "fdb":
         return list(ipr.get_neighbours(family=AF_BRIDGE))
+    if what == "rules":
+        return [*ipr.get_rules(family=AF_INET), *ipr.get_rules(family=AF_INET6)]
     raise ValueError(what)
 
 
@@ -152,8 +166,8 @@ def _decoded(fetch: Callable[[], list[Any]], what: str) -> list[dict[str, Any]]:
 
 
 def dump_with(ipr: Any, what: str) -> list[dict[str, Any]]:
-    """``links``, ``addresses``, ``routes``, ``neighbours`` or ``fdb`` read over the
-    open pyroute2 socket ``ipr`` (raises OSError if every try was interrupted)."""
+    """``links``, ``addresses``, ``routes``, ``neighbours``, ``fdb`` or ``rules`` read
+    over the open pyroute2 socket ``ipr`` (raises OSError if every try was interrupted)."""
     if what not in KEEP:
         raise ValueError(what)
     return _decoded(lambda: _messages(ipr, what), what)

@@ -29,14 +29,18 @@ ORDER = {  # (phase, rank inside the phase)
     "ipt_rule": ("netfilter", 0),
     "ipt_chain": ("netfilter", 1),
     "nft_table": ("netfilter", 2),
+    "ipset": ("netfilter", 3),  # after the rules that use it
     "route": ("routes", 0),
+    "ip_rule": ("routes", 1),
     "link": ("links", 0),
 }
 BACKUP = {
     "ipt_rule": "the rule line and its position in the chain",
     "ipt_chain": "the chain and every rule line in it",
     "nft_table": "the table as nft JSON and nft text",
+    "ipset": "the set's type, family, create options and every member",
     "route": "the route (table, type, gateway, device, metric)",
+    "ip_rule": "the rule with every selector, its priority and its table",
     "link": "link spec (kind, MAC, MTU, master, vxlan/ipip attributes) with its "
     "addresses, routes, neighbours and FDB entries",
 }
@@ -63,6 +67,8 @@ def _rank(c: Claim) -> tuple[int, str, int, str]:
     batch = ""
     if kind in ("ipt_rule", "ipt_chain"):
         batch = f"{d['backend']}:{d['family']}:{d['table']}"
+    if kind == "ipset":
+        batch = "~"  # after every iptables batch: a set goes once no rule uses it
     if kind == "link":  # veths before their bridge is irrelevant: one batch
         rank = 0 if d["kind"] == "veth" else 1
     return (("netfilter", "routes", "links").index(phase), batch, rank, c.resource.key)
