@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 FOOTPRINTS: dict[str, str] = {
     "flannel": "cniscrub.footprints.flannel:FOOTPRINT",
+    "kube-router": "cniscrub.footprints.kube_router:FOOTPRINT",
 }
 _registered: dict[str, FootprintSpec] = {}
 

@@ -175,9 +175,14 @@ class Lab:
         self.write_state()
 
     def install_cni_conf(self) -> None:
-        """What the init container leaves on a clean node: the ConfigMap's text."""
+        """What the pod's start leaves on a clean node: the init container's conflist
+        (the ConfigMap's text, §1) and the empty directory the runtime makes for the
+        kubeadm manifest's untyped hostPath /var/lib/kube-router/kubeconfig (§2.1)."""
         for node in self.nodes:
             node.write_file(CONFLIST, manifest_cni_conf())
+            node.path("/var/lib/kube-router/kubeconfig").mkdir(
+                parents=True, exist_ok=True
+            )
 
     def teardown(self) -> None:
         for node in self.nodes:

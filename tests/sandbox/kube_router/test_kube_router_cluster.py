@@ -9,13 +9,20 @@ from typing import Any
 
 import pytest
 
-from harness import checks, flannel_install, kube_router_install
+from harness import baseline, checks, flannel_install, kube_router_install
 from harness.kube import find_kubectl, kubectl, kubectl_json
 from harness.providers.base import Cluster, Node
 from harness.reproduce import Reproduction, cross_node_ping, start_pods
+from harness.snapshot.diff import diff
+from harness.snapshot.node import objects
 from harness.wait import until
 
 pytestmark = pytest.mark.sandbox
+SHARED = {  # what may appear and is nobody's residue to remove
+    "file /run/cniscrub.lock",  # the cleaner's own lock
+    "file /run/xtables.lock",  # the kubelet's FileOrCreate, shared by iptables users
+    "dir /var/lib/cni/results",  # libcni's result cache directory (every CNI)
+}
 
 
 @pytest.fixture
@@ -37,6 +44,8 @@ def pod_cidrs(cluster: Cluster) -> dict[str, str]:
 
 
 def test_kube_router_on_a_clean_cluster(fresh: Cluster) -> None:
+    baseline.apply(fresh.nodes)
+    foreign_only = {n.name: objects(n) for n in fresh.nodes}
     kube_router_install.install(fresh)
     cidrs = pod_cidrs(fresh)
     for node in fresh.nodes:
@@ -45,7 +54,8 @@ def test_kube_router_on_a_clean_cluster(fresh: Cluster) -> None:
         ranges = conf["plugins"][0]["ipam"]["ranges"]
         assert ranges == [[{"subnet": cidrs[node.name]}]]
         assert node.exec(["ls", "/etc/cni/net.d"]).stdout.split() == [
-            "10-kuberouter.conflist"
+            "10-kuberouter.conflist",
+            "87-podman-bridge.conflist",  # the baseline's (foreign)
         ]
         # §2.3: a proto-17 route to each peer's CIDR via its node IP; rule to 77
         for peer in fresh.nodes:
@@ -61,7 +71,33 @@ def test_kube_router_on_a_clean_cluster(fresh: Cluster) -> None:
     r = Reproduction(fresh, kube_router_install.manifest_path(), "", "")
     start_pods(r)
     cross_node_ping(r)  # real packets between pods on two nodes over proto-17 routes
-    kube_router_install.uninstall(fresh)
+    kubectl(fresh, "delete", "pod", "-l", "app=web", "--wait=true", timeout=120)
+    swap_back(fresh, foreign_only)
+
+
+def swap_back(cluster: Cluster, foreign_only: dict[str, dict[str, str]]) -> None:
+    """kube-router deleted the documented way, then the shipped cleaner on every node:
+    nothing of kube-router is left, the foreign baseline is intact (§4: only its own
+    --cleanup-config removes state, and not all of it)."""
+    kube_router_install.uninstall(cluster)
+    for node in cluster.nodes:
+        until(lambda n=node: "kube-router" not in checks.processes(n), timeout=60,
+              what=f"kube-router gone on {node.name}")  # fmt: skip
+        assert routes_of_kube_router(node), "kubectl delete -f left no residue?"
+        out = cluster.run_cleaner(
+            node, ["apply", "--cni", "kube-router", "--yes", "--json"]
+        )
+        assert out.rc == 0, out.stdout + out.stderr
+        assert json.loads(out.stdout)["verify"]["clean"] is True
+        assert cluster.run_cleaner(node, ["verify", "--cni", "kube-router"]).rc == 0
+        assert routes_of_kube_router(node) == []
+        changes = diff(foreign_only[node.name], objects(node))
+        assert changes.vanished == [] and changes.changed == [], changes.text()
+        assert set(changes.appeared) <= SHARED, changes.text()
+
+
+def routes_of_kube_router(node: Node) -> list[str]:
+    return [r for r in routes(node) if "proto 17" in r]
 
 
 def test_kube_router_over_flannel_leftovers(fresh: Cluster) -> None:

@@ -187,3 +187,22 @@ def test_rbac(version: str) -> None:
     assert crb["subjects"] == [
         {"kind": "ServiceAccount", "name": "kube-router", "namespace": "kube-system"}
     ]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_cleaner_cluster_footprint_is_the_manifest(version: str) -> None:
+    # §1 Objects: what `cniscrub cluster --cni kube-router` removes is exactly what the
+    # manifest creates (never the kube-system namespace); §2.6: kube-router writes
+    # nothing to the Node objects, so no annotations or conditions are removed
+    from cniscrub import footprints
+
+    spec = footprints.get("kube-router").cluster
+    assert spec is not None
+    created = {(d["kind"], d["metadata"]["name"], d["metadata"].get("namespace"))
+               for d in load(version).values()}  # fmt: skip
+    assert {(o.kind, o.name, o.namespace) for o in spec.objects} == created
+    assert not [o for o in spec.objects if o.kind == "Namespace"]
+    assert spec.node_annotation_prefixes == () and spec.node_condition_reasons == ()
+    for doc in load(version).values():
+        key, value = spec.labels[0].split("=")
+        assert doc["metadata"]["labels"][key] == value
