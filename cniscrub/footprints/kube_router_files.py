@@ -132,12 +132,26 @@ def _state_dirs(fp: Footprint, inv: Inventory) -> None:
         fp.allowed_dirs.append(r.key)
 
 
+def unresolved(fp: Footprint, inv: Inventory) -> None:
+    """Places kube-router's files live in that could not be inspected, and ipsets that
+    could not be read: the node is then never reported clean."""
+    names = fp.fact("network_name").values or [NETWORK]
+    must = {"/etc/cni/net.d", STATE, *(network_dir(n) for n in names)}
+    for r in inv.of("file"):
+        if r.data["type"] == "unread" and r.key.rstrip("/") in must:
+            fp.unresolved.append(f"{r.key.rstrip('/')}: {r.data.get('error')}")
+    fp.unresolved += [n for n in inv.notes if n.startswith("ipsets not inspected")]
+
+
 def match_files(fp: Footprint, inv: Inventory) -> None:
+    unresolved(fp, inv)
     netname = _network(fp, inv)
     if netname is not None:
         fp.allowed_dirs.append(network_dir(netname))
     for r in inv.of("file"):
         path, kind = r.key, r.data["type"]
+        if kind == "unread":
+            continue
         if path.startswith("/opt/cni/bin/"):
             why = "reference plugin shared with other CNIs and the runtime (§1)"
             fp.left_alone.append(LeftAlone(f"file {path!r}", why))
@@ -150,7 +164,7 @@ def match_files(fp: Footprint, inv: Inventory) -> None:
         reason = file_reason(path, netname or "")
         if reason is None or (netname is None and path.startswith("/var/lib/cni/")):
             continue
-        if kind in ("dir", "other"):
+        if kind not in ("file", "symlink"):
             fp.left_alone.append(
                 LeftAlone(f"file {path!r}", "not a regular file or symlink")
             )

@@ -212,3 +212,19 @@ def test_a_running_agent_blocks() -> None:
         "process", "7", {"pid": 7, "comm": "kube-router", "cmdline": cmdline}
     )
     assert plan_of(add(inventory("clean"), proc)).blockers
+
+
+def test_what_could_not_be_inspected_is_unresolved() -> None:
+    # never a false clean: an unread conf dir or unreadable ipsets leave the node
+    # unresolved (and an unread entry is never claimed as a file)
+    unread = Resource("file", "/etc/cni/net.d/", {"path": "/etc/cni/net.d/",
+                      "type": "unread", "error": "not inspected: EACCES"})  # fmt: skip
+    inv = add(inventory("clean"), unread)
+    inv.notes.append(
+        "ipsets not inspected: NetlinkError: (1, 'Operation not permitted')"
+    )
+    plan = plan_of(inv)
+    assert any("/etc/cni/net.d: not inspected" in u for u in plan.unresolved)
+    assert any(u.startswith("ipsets not inspected") for u in plan.unresolved)
+    assert "file /etc/cni/net.d/" not in targets(plan)
+    assert not plan.clean and plan_of(inventory("clean")).unresolved == ()
