@@ -12,24 +12,11 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from typing import Any
 
+from cniscrub.footprints.attachments import covers_index, pod_of
 from cniscrub.footprints.flannel_devices import device_reason, doubts
 from cniscrub.footprints.model import Claim, Footprint, LeftAlone
 from cniscrub.inventory.model import Inventory, Resource
-
-
-def covers_index(inv: Inventory) -> dict[int, list[Resource]]:
-    """Per ifindex, what goes away with the device and the plan lists (addresses,
-    routes outside the local table), built in ONE pass over each kind instead of one
-    pass per device."""
-    out: dict[int, list[Resource]] = {}
-    for a in inv.of("address"):
-        out.setdefault(a.data["index"], []).append(a)
-    for r in inv.of("route"):
-        if r.data["type"] != "local" and r.data["table"] != 255:
-            out.setdefault(r.data["oif"], []).append(r)
-    return out
 
 
 def _covers(idx: dict[int, list[Resource]], index: int) -> list[Resource]:
@@ -49,40 +36,6 @@ def _bridge_evidence(fp: Footprint, bridge: Resource) -> list[str]:
                 if ipaddress.ip_network(net).subnet_of(ipaddress.ip_network(cluster)):  # type: ignore[arg-type]
                     ev.append(f"its subnet {net} lies in the cluster network {cluster}")
     return ev
-
-
-def _pod_name(inv: Inventory, netns: str) -> str | None:
-    """``namespace/name`` from a libcni result cache that records this netns."""
-    for f in inv.of("file"):
-        conf = f.data.get("conf")
-        if "/results/" not in f.key or not isinstance(conf, dict):
-            continue
-        if (
-            conf.get("netns")
-            and conf["netns"].rsplit("/", 1)[-1] == netns.rsplit("/", 1)[-1]
-        ):
-            args = dict(a for a in conf.get("cniArgs") or [] if len(a) == 2)
-            if args.get("K8S_POD_NAME"):
-                return f"{args.get('K8S_POD_NAMESPACE', '?')}/{args['K8S_POD_NAME']}"
-    return None
-
-
-def _pod_of(inv: Inventory, veth: dict[str, Any]) -> dict[str, Any]:
-    ns = next(
-        (
-            n.data
-            for n in inv.of("netns")
-            if n.data["nsid"] is not None and n.data["nsid"] == veth["peer_netnsid"]
-        ),
-        None,
-    )
-    return {
-        "veth": veth["name"],
-        "pod": _pod_name(inv, ns["path"]) if ns else None,
-        "netns": ns["path"] if ns else None,
-        "netns_name": ns["name"] if ns else None,
-        "peer_index": veth["peer"],
-    }
 
 
 def _match_bridge(
@@ -122,7 +75,7 @@ def _match_bridge(
     )
     for veth in links:
         if veth.data["master"] == bridge.data["index"] and veth.data["kind"] == "veth":
-            pod = _pod_of(inv, dict(veth.data))
+            pod = pod_of(inv, dict(veth.data))
             fp.attached_pods.append(pod)
             fp.claims.append(
                 Claim(

@@ -17,7 +17,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 
 from cniscrub.node.command import CommandResult
 from harness.providers.light import LightNode
+from harness.wait import until
 
 REPO = Path(__file__).resolve().parents[3]
 PLUGINS = Path("/usr/lib/cni")
@@ -41,15 +41,8 @@ _counter = itertools.count()
 
 
 def wait_for(pred: Callable[[], Any], timeout: float = 20, what: str = "") -> Any:
-    """Poll ``pred`` until truthy, bounded by ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
+    """Poll ``pred`` until truthy (:func:`harness.wait.until`, bounded)."""
+    return until(pred, timeout=timeout, interval=0.1, what=what)
 
 
 def manifest_cni_conf() -> str:

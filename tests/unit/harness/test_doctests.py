@@ -32,6 +32,20 @@ MODULES = [
     "harness.emulation.images.cleaner",
     "harness.providers.sandbox.underlay",
     "harness.wait",
+    "harness.kube_router_install",
+    *(
+        f"harness.emulation.kube_router.{name}"
+        for name in (
+            "cleanup",
+            "cniconf",
+            "image",
+            "model",
+            "netpol",
+            "options",
+            "rules",
+            "versions",
+        )
+    ),
     "harness.yaml_lines",
     "harness.baseline",
     *(
