@@ -85,7 +85,8 @@ COMMIT
 COMMIT
 """  # noqa: E501  (iptables-save lines, verbatim)
 
-PODMAN_CONFLIST = "/etc/cni/net.d/87-podman-bridge.conflist"
+PODMAN_CONF_DIR = "/etc/cni/net.d"  # podman v3's default (containers.conf)
+PODMAN_CONFLIST = f"{PODMAN_CONF_DIR}/87-podman-bridge.conflist"
 PODMAN_LEASE = "/var/lib/cni/networks/podman/10.88.0.5"
 PODMAN_CONTAINER = "5d3c2a8f" * 8
 PODMAN_CONF = {  # podman v3's default network (containers/common, cni/netconflist)
@@ -131,11 +132,16 @@ DESCRIPTION = (
 )
 
 
-def script() -> str:
-    """The shell script that puts the baseline on a node (idempotent: run once)."""
+def script(podman_dir: str = PODMAN_CONF_DIR) -> str:
+    """The shell script that puts the baseline on a node (run once). ``podman_dir``
+    is where podman keeps its CNI config: its default, the kubelet's own directory
+    (where the runtime loads it as soon as no CNI sorts before it, fact:
+    harness-anchors.md §5), or a directory of its own (containers.conf
+    ``network_config_dir``)."""
     lease_dir = PODMAN_LEASE.rsplit("/", 1)[0]
+    conflist = f"{podman_dir.rstrip('/')}/{PODMAN_CONFLIST.rsplit('/', 1)[1]}"
     files = {
-        PODMAN_CONFLIST: json.dumps(PODMAN_CONF, indent=2) + "\n",
+        conflist: json.dumps(PODMAN_CONF, indent=2) + "\n",
         PODMAN_LEASE: f"{PODMAN_CONTAINER}\neth0",
         f"{lease_dir}/last_reserved_ip.0": "10.88.0.5",
         f"{lease_dir}/lock": "",
@@ -143,7 +149,7 @@ def script() -> str:
     # kube-proxy's DaemonSet mounts the xtables lock with hostPath FileOrCreate
     lines = [
         "set -e",
-        f"mkdir -p {lease_dir} /etc/cni/net.d",
+        f"mkdir -p {lease_dir} /etc/cni/net.d {podman_dir}",
         "touch /run/xtables.lock",
     ]
     for path, text in files.items():
@@ -151,6 +157,23 @@ def script() -> str:
     lines.append(f"iptables-restore --noflush -w <<'RULES'\n{IPTABLES}RULES")
     lines.append(_NETWORK.strip())
     return "\n".join(lines) + "\n"
+
+
+def boot_script() -> str:
+    """What the node's boot services recreate after a reboot or power-on (the kernel
+    part of the baseline: netfilter-persistent's SSH rule, dockerd's and kube-proxy's
+    chains, the network config's bridge and route); files survive a reboot."""
+    return (
+        "\n".join(
+            [
+                "set -e",
+                "touch /run/xtables.lock",
+                f"iptables-restore --noflush -w <<'RULES'\n{IPTABLES}RULES",
+                _NETWORK.strip(),
+            ]
+        )
+        + "\n"
+    )
 
 
 def apply(nodes: Sequence[Node], extra: str = "") -> list[CommandResult]:

@@ -14,6 +14,9 @@ Fixtures, typed with the protocols of :mod:`harness.providers.base`:
 ``sandbox_provider`` the sandbox provider, for tests of the sandbox itself
 ``flannel_version``, ``runtime``  parametrised from the matrix (``@pytest.mark.matrix``)
 
+Scenario files (``scenarios/*.yaml``) are collected as tests (:mod:`harness.scenario`),
+and every scenario's wall time is printed at the end of the run.
+
 A run killed with SIGKILL cannot clean up; sandbox clusters record the pytest process as
 their lifetime owner, so ``cniscrub-lab gc`` recognises and removes them.
 """
@@ -26,6 +29,7 @@ import os
 import signal
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -36,6 +40,8 @@ from harness.matrix_params import parametrize_matrix
 from harness.providers import PROVIDERS, ProviderError, make_provider, provider_class
 from harness.providers.base import Cluster, ClusterSpec, Provider
 from harness.realflannel import pytest_option as flannel_impl
+from harness.scenario.collect import pytest_collect_file as collect_scenario_file
+from harness.scenario.timing import ScenarioTimes
 
 ClusterFactory = Callable[..., Cluster]
 MARKERS = (
@@ -89,6 +95,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for line in MARKERS:
         config.addinivalue_line("markers", line)
+    config.pluginmanager.register(ScenarioTimes(), "cniscrub-scenario-times")
     flannel_impl.configure(config)
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
@@ -100,6 +107,13 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     parametrize_matrix(metafunc)
+
+
+def pytest_collect_file(
+    file_path: Path, parent: pytest.Collector
+) -> pytest.Collector | None:
+    """``scenarios/*.yaml`` files are tests (:mod:`harness.scenario.collect`)."""
+    return collect_scenario_file(file_path, parent)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -17,7 +17,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -139,11 +139,17 @@ class Cluster(Protocol):
     def state_dir(self) -> Path: ...
 
     def run_cleaner(
-        self, node: Node, argv: Sequence[str], *, timeout: float = 300.0
+        self,
+        node: Node,
+        argv: Sequence[str],
+        *,
+        timeout: float = 300.0,
+        env: Mapping[str, str] | None = None,
     ) -> CommandResult:
         """Run the SHIPPED ``cniscrub`` with ``argv`` on ``node`` the way production
-        does (sandbox: inside the node; kind: the Job from ``deploy/``). Never raises
-        on a non-zero exit: the caller reads ``rc``, ``stdout`` (``--json``), ``stderr``."""
+        does (sandbox: inside the node; kind: the Job from ``deploy/``), with ``env``
+        added to its environment (the Job container's ``env``). Never raises on a
+        non-zero exit: the caller reads ``rc``, ``stdout`` (``--json``), ``stderr``."""
         ...
 
 

@@ -20,6 +20,9 @@ kernel-made local routes are left out: they change without anyone changing the n
 ``cluster``  :func:`~harness.snapshot.cluster.collect` (API objects, Node metadata)
 ``pods``     which objects belong to pods that are still running
 ``diff``     :func:`~harness.snapshot.diff.diff` (appeared / vanished / changed)
+``state``    the public API for a whole cluster: ``snapshot_node(node)``,
+             ``snapshot_cluster(cluster) -> ClusterSnapshot``,
+             ``diff(before, after) -> StateDiff`` with a per-node ``text()``
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cniscrub.node.command import CommandResult, as_argv
@@ -48,8 +48,19 @@ def job_args(argv: Sequence[str]) -> list[str]:
     return args
 
 
-def job_for(node: str, argv: Sequence[str], image: str) -> dict[str, Any]:
-    """The shipped Job, pinned to ``node``, running ``cniscrub <job_args(argv)>``."""
+def job_for(
+    node: str,
+    argv: Sequence[str],
+    image: str,
+    env: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The shipped Job, pinned to ``node``, running ``cniscrub <job_args(argv)>``
+    with ``env`` added to the container's environment.
+
+    >>> c = job_for("n", ["apply"], "img", {"CNISCRUB_DEBUG_KILL_AT": "3"})
+    >>> c["spec"]["template"]["spec"]["containers"][0]["env"][-1]
+    {'name': 'CNISCRUB_DEBUG_KILL_AT', 'value': '3'}
+    """
     job = job_template()
     stamp = hashlib.sha256(f"{node} {argv} {time.time_ns()}".encode()).hexdigest()[:8]
     job["metadata"]["name"] = f"cniscrub-{args_verb(argv)}-{stamp}"
@@ -58,6 +69,10 @@ def job_for(node: str, argv: Sequence[str], image: str) -> dict[str, Any]:
     (container,) = [c for c in pod["containers"] if c["name"] == CONTAINER]
     container["image"] = image
     container["args"] = job_args(argv)
+    if env:
+        wanted = [{"name": k, "value": v} for k, v in env.items()]
+        kept = [e for e in container.get("env") or [] if e["name"] not in env]
+        container["env"] = kept + wanted
     return job
 
 

@@ -9,7 +9,7 @@ own cluster label, control plane first.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -104,9 +104,17 @@ class KindTestCluster:
         return image
 
     def run_cleaner(
-        self, node: Node, argv: Sequence[str], *, timeout: float = 300.0
+        self,
+        node: Node,
+        argv: Sequence[str],
+        *,
+        timeout: float = 300.0,
+        env: Mapping[str, str] | None = None,
     ) -> CommandResult:
         """The shipped cleaner as production runs it: ``deploy/job.yaml`` pinned to
-        ``node``; the JSON report comes from the pod log. Never raises on rc != 0."""
-        job = cleaner_job.job_for(self.node(node.name).name, argv, self.cleaner_image())
+        ``node`` (``env`` added to its container); the JSON report comes from the pod
+        log. Never raises on rc != 0."""
+        job = cleaner_job.job_for(
+            self.node(node.name).name, argv, self.cleaner_image(), env=env
+        )
         return cleaner_job.run_job(self.kubectl, job, timeout)

@@ -20,7 +20,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -161,7 +161,12 @@ class SandboxCluster:
         self.dir.save(self.record)
 
     def run_cleaner(
-        self, node: Node, argv: Sequence[str], *, timeout: float = 300.0
+        self,
+        node: Node,
+        argv: Sequence[str],
+        *,
+        timeout: float = 300.0,
+        env: Mapping[str, str] | None = None,
     ) -> CommandResult:
         """The shipped cleaner inside the node: the command line of the Job in
         ``deploy/job.yaml`` (its ``cniscrub`` console script, installed beside this
@@ -169,7 +174,10 @@ class SandboxCluster:
         from harness.providers.shipped_cleaner import local_command
 
         return self.node(node.name).exec(
-            [*local_command(), *argv], check=False, timeout=timeout
+            [*local_command(), *argv],
+            check=False,
+            timeout=timeout,
+            env=dict(env) if env else None,
         )
 
     def all_processes(self) -> list[ProcRef | None]:

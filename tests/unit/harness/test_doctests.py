@@ -52,6 +52,24 @@ MODULES = [
         f"harness.snapshot.{name}"
         for name in ("cluster", "diff", "files", "netfilter", "netlink", "node", "pods")
     ),
+    "harness.emulation.http_listener",
+    "harness.snapshot.state",
+    "harness.actions",
+    *(
+        f"harness.actions.{name}"
+        for name in (
+            "base",
+            "context",
+            "cleaner",
+            "install",
+            "expect_node",
+            "kubectl",
+            "nodes",
+            "residue",
+            "wording",
+        )
+    ),
+    *(f"harness.scenario.{name}" for name in ("collect", "loader", "model", "timing")),
     *(
         f"harness.runbook.{name}"
         for name in (
