@@ -14,9 +14,14 @@ ask nobody, so :class:`Listener` binds without the lookup.
 from __future__ import annotations
 
 import socketserver
+import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-__all__ = ["BaseHTTPRequestHandler", "Listener"]
+__all__ = ["BaseHTTPRequestHandler", "Listener", "serve_get"]
+
+#: path -> (HTTP status, body)
+Answer = Callable[[str], tuple[int, bytes]]
 
 
 class Listener(ThreadingHTTPServer):
@@ -24,3 +29,23 @@ class Listener(ThreadingHTTPServer):
         socketserver.TCPServer.server_bind(self)
         host, port = self.server_address[:2]
         self.server_name, self.server_port = str(host), int(port)
+
+
+def serve_get(address: tuple[str, int], answer: Answer) -> Listener:
+    """Answer every GET with ``answer(path)`` from a daemon thread, silently (no
+    access log); ``shutdown()`` stops it."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            code, body = answer(self.path)
+            self.send_response(code)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    server = Listener(address, Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server

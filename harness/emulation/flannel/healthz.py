@@ -6,33 +6,20 @@
 from __future__ import annotations
 
 import threading
-from http.server import BaseHTTPRequestHandler
 
-from harness.emulation.http_listener import Listener
+from harness.emulation.http_listener import Listener, serve_get
 
 
 def serve(ip: str, port: int, ready: threading.Event) -> Listener:
     """Start the listener in a daemon thread; call ``shutdown()`` to stop it."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path == "/healthz":
-                code, body = 200, b"flanneld is running"
-            elif self.path == "/readyz":
-                ok = ready.is_set()
-                code, body = (
-                    (200, b"ok") if ok else (503, b"subnet.env not written yet")
-                )
-            else:
-                code, body = 404, b"not found"
-            self.send_response(code)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(path: str) -> tuple[int, bytes]:
+        if path == "/healthz":
+            return 200, b"flanneld is running"
+        if path == "/readyz":
+            return (
+                (200, b"ok") if ready.is_set() else (503, b"subnet.env not written yet")
+            )
+        return 404, b"not found"
 
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-    server = Listener((ip, port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return serve_get((ip, port), answer)

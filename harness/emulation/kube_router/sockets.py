@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import socket
 import threading
-from http.server import BaseHTTPRequestHandler
 
 from harness.emulation import http_listener
 
@@ -55,18 +54,7 @@ def session_up(peer_ip: str, port: int) -> bool:
 
 def serve_health(port: int) -> http_listener.Listener:
     """``/healthz`` on ``:port``; ``shutdown()`` stops it."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            code, body = (200, b"OK\n") if self.path == "/healthz" else (404, b"")
-            self.send_response(code)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-    server = http_listener.Listener(("0.0.0.0", port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return http_listener.serve_get(
+        ("0.0.0.0", port),
+        lambda path: (200, b"OK\n") if path == "/healthz" else (404, b""),
+    )
