@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from harness.baseline import PODMAN_CONF  # podman v3's default network
 from harness.flannel_install import cni_conf
 
 if TYPE_CHECKING:
@@ -26,24 +27,6 @@ SUBNET_ENV = (
     "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.0.1/24\n"
     "FLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n"
 )
-PODMAN_CONFLIST = {
-    "cniVersion": "0.4.0",
-    "name": "podman",
-    "plugins": [
-        {
-            "type": "bridge",
-            "bridge": "cni-podman0",
-            "isGateway": True,
-            "ipMasq": True,
-            "ipam": {
-                "type": "host-local",
-                "routes": [{"dst": "0.0.0.0/0"}],
-                "ranges": [[{"subnet": "10.88.0.0/16", "gateway": "10.88.0.1"}]],
-            },
-        },
-        {"type": "portmap", "capabilities": {"portMappings": True}},
-    ],
-}
 
 
 def _json(obj: object) -> bytes:
@@ -105,7 +88,7 @@ def node_files(pods: Iterable[Pod]) -> tuple[FileMap, FileMap]:
         "etc/cni/net.d/": (b"", 0o755),
         "opt/cni/bin/": (b"", 0o755),
         "var/lib/cni/networks/podman/": (b"", 0o755),
-        "etc/cni/net.d/87-podman-bridge.conflist": (_json(PODMAN_CONFLIST), 0o644),
+        "etc/cni/net.d/87-podman-bridge.conflist": (_json(PODMAN_CONF), 0o644),
         "var/lib/cni/networks/podman/lock": (b"", 0o600),
         "var/lib/cni/networks/podman/last_reserved_ip.0": (b"10.88.0.3", 0o644),
     }
