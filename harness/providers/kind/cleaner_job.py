@@ -20,6 +20,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from cniscrub.cluster import reports
 from cniscrub.node.command import CommandResult, as_argv
 from harness.providers.base import ProviderError
 from harness.providers.kind.commands import Kubectl
@@ -137,18 +138,8 @@ def _exit_code(pod: dict[str, Any]) -> int:
 
 
 def split_log(log: str) -> tuple[str, str]:
-    """(the JSON report, everything else) from a pod log that mixes both streams."""
-    decoder = json.JSONDecoder()
-    index = 0
-    while (start := log.find("{", index)) != -1:
-        if start == 0 or log[start - 1] == "\n":
-            try:
-                _, end = decoder.raw_decode(log, start)
-            except ValueError:
-                index = start + 1
-                continue
-            report = log[start:end]
-            rest = log[:start] + log[end:].lstrip("\n")
-            return report + "\n", rest
-        index = start + 1
-    return "", log
+    """(the JSON report as the cleaner printed it, the other lines) from a pod log that
+    mixes both streams: the report is cut out as ``cniscrub cluster`` does it."""
+    doc, rest = reports.split_log(log)
+    rest = rest + "\n" if rest else ""
+    return (json.dumps(doc) + "\n" if doc is not None else ""), rest

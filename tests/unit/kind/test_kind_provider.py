@@ -226,12 +226,17 @@ def test_run_cleaner_loads_the_image_once_and_runs_the_shipped_job(
     world.calls.clear()
     world.job_exit = 2
     world.job_log = (
-        'cniscrub: 3 actions pending\n{"exit_code": 2, "actions": [1, 2, 3]}\n'
+        "cniscrub: 3 actions pending\n"
+        '{"schema": "cniscrub/plan/v1", "exit_code": 2, "actions": [1, 2, 3]}\n'
     )
     node = cluster.node("kt-worker")
     result = cluster.run_cleaner(node, ["plan", "--cni", "flannel", "--json"])
     assert result.rc == 2
-    assert json.loads(result.stdout) == {"exit_code": 2, "actions": [1, 2, 3]}
+    assert json.loads(result.stdout) == {
+        "schema": "cniscrub/plan/v1",
+        "exit_code": 2,
+        "actions": [1, 2, 3],
+    }
     assert result.stderr == "cniscrub: 3 actions pending\n"
     (job,) = world.jobs.values()
     name = job["metadata"]["name"]

@@ -299,13 +299,18 @@ def test_job_for_fills_in_only_name_node_image_and_args() -> None:
 @pytest.mark.parametrize(
     ("log", "report", "rest"),
     [
-        ('{"a": 1}\n', '{"a": 1}\n', ""),
         (
-            'warn: x {y}\n{"a": {"b": [1]}}\ntail\n',
-            '{"a": {"b": [1]}}\n',
+            '{"schema": "cniscrub/verify/v1"}\n',
+            '{"schema": "cniscrub/verify/v1"}\n',
+            "",
+        ),
+        (
+            'warn: x {y}\n{"schema": "cniscrub/apply/v1", "a": [1]}\ntail\n',
+            '{"schema": "cniscrub/apply/v1", "a": [1]}\n',
             "warn: x {y}\ntail\n",
         ),
-        ('{not json\n{\n  "a": 2\n}\n', '{\n  "a": 2\n}\n', "{not json\n"),
+        # not the cleaner's document: a message, like any other line
+        ('{not json\n{"a": 2}\n', "", '{not json\n{"a": 2}\n'),
         ("plain text only\n", "", "plain text only\n"),
     ],
 )
