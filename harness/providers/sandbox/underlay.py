@@ -20,6 +20,12 @@ from pyroute2 import IPRoute
 
 UNDERLAY = ipaddress.ip_network("198.18.0.0/15")
 GATEWAY = "198.18.0.1"
+# The fabric bridge's own MAC, fixed: a bridge without one takes the lowest MAC of its
+# ports and changes it whenever a port comes or goes. A node's reboot replaces its
+# veth port, so the gateway's MAC changed under the other nodes, whose neighbour
+# entry for 198.18.0.1 stayed REACHABLE with the old MAC: their SYNs to the API went
+# nowhere until it went stale and was probed again (~30 s stalls after any reboot).
+GATEWAY_MAC = "02:00:c6:12:00:01"  # locally administered; 198.18.0.1 in its tail
 BRIDGE = "br0"
 FIRST_NODE = ipaddress.ip_address("198.18.0.10")
 
@@ -47,7 +53,7 @@ def netns_path(pid: int) -> str:
 def setup_fabric(fabric_pid: int) -> None:
     with IPRoute(netns=netns_path(fabric_pid)) as ipr:
         ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
-        ipr.link("add", ifname=BRIDGE, kind="bridge")
+        ipr.link("add", ifname=BRIDGE, kind="bridge", address=GATEWAY_MAC)
         idx = ipr.link_lookup(ifname=BRIDGE)[0]
         ipr.addr("add", index=idx, address=GATEWAY, prefixlen=UNDERLAY.prefixlen)
         ipr.link("set", index=idx, state="up")

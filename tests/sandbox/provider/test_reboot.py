@@ -83,6 +83,22 @@ def test_node_works_after_reboot(small: Any) -> None:
     other.exec(["ping", "-c", "1", "-W", "2", node.address], timeout=10)
 
 
+def test_the_gateway_keeps_its_mac_when_a_node_reboots(small: Any) -> None:
+    """The fabric bridge's MAC is fixed, not inherited from a port that a reboot
+    replaces: the other nodes' neighbour entry for the gateway stays right, and they
+    reach it (the API's in-cluster endpoint) at once after every reboot."""
+    from harness.providers.sandbox.underlay import GATEWAY, GATEWAY_MAC
+
+    node, other = small.nodes[1], small.nodes[0]
+    for _ in range(3):
+        other.exec(["ping", "-c", "1", "-W", "2", GATEWAY], timeout=10)
+        node.reboot()
+        neigh = other.exec(["ip", "neigh", "show", GATEWAY]).stdout
+        assert f"lladdr {GATEWAY_MAC}" in neigh, neigh
+        other.exec(["ping", "-c", "1", "-W", "1", GATEWAY], timeout=10)
+        node.exec(["ping", "-c", "1", "-W", "2", GATEWAY], timeout=10)
+
+
 def test_reboot_seen_by_another_process(small: Any, sandbox_provider) -> None:  # type: ignore[no-untyped-def]
     same = sandbox_provider.get(small.name)
     small.nodes[1].reboot()
