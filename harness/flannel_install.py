@@ -15,7 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from harness.kube import HasKubeconfig, kubectl, kubectl_json
+from harness.kube import HasKubeconfig, kubectl
+from harness.kube_get import get_json
 from harness.matrix import DEFAULT_FLANNEL_VERSION, manifest_path
 from harness.providers.base import Node
 from harness.wait import until
@@ -82,8 +83,8 @@ def wait_up(cluster: HasKubeconfig, timeout: float = 120.0) -> None:
     per-peer entries (``bn.Run``, step 11) may still land after it."""
 
     def up() -> bool:
-        nodes = kubectl_json(cluster, "get", "nodes")["items"]
-        ds = kubectl_json(cluster, "get", "daemonset", DAEMONSET, "-n", NAMESPACE)
+        nodes = get_json(cluster, "get", "nodes")["items"]
+        ds = get_json(cluster, "get", "daemonset", DAEMONSET, "-n", NAMESPACE)
         status = ds.get("status") or {}
         started = _pods_started(cluster, ds)
         return (
@@ -103,7 +104,7 @@ def _pods_started(cluster: HasKubeconfig, ds: dict[str, Any]) -> dict[str, datet
     """Node name -> start time of the DaemonSet's (not terminating) pod there."""
     labels = ds["spec"]["selector"].get("matchLabels") or {}
     selector = ",".join(f"{k}={v}" for k, v in labels.items())
-    pods = kubectl_json(cluster, "get", "pods", "-n", NAMESPACE, "-l", selector)
+    pods = get_json(cluster, "get", "pods", "-n", NAMESPACE, "-l", selector)
     started: dict[str, datetime] = {}
     for pod in pods["items"]:
         node = pod["spec"].get("nodeName")

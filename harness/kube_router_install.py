@@ -19,7 +19,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from harness.kube import HasKubeconfig, kubectl, kubectl_json
+from harness.kube import HasKubeconfig, kubectl
+from harness.kube_get import get_json
 from harness.matrix import MANIFESTS, version_key
 from harness.providers.base import Node
 from harness.wait import until
@@ -94,8 +95,8 @@ def wait_up(cluster: HasKubeconfig, timeout: float = 120.0) -> None:
     nodes can be read, each conflist rewritten with the node's pod CIDR."""
 
     def up() -> bool:
-        nodes = kubectl_json(cluster, "get", "nodes")["items"]
-        ds = kubectl_json(cluster, "get", "daemonset", DAEMONSET, "-n", NAMESPACE)
+        nodes = get_json(cluster, "get", "nodes")["items"]
+        ds = get_json(cluster, "get", "daemonset", DAEMONSET, "-n", NAMESPACE)
         ready = (ds.get("status") or {}).get("numberReady")
         return (
             bool(nodes)

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from harness import checks
-from harness.kube import kubectl, kubectl_json
+from harness.kube import kubectl
+from harness.kube_get import get_json
 from harness.providers.base import Cluster, Node
 from harness.wait import until
 
@@ -98,7 +99,7 @@ def start_pods(r: Reproduction, per_worker: int = 2) -> None:
         r.pods.append(name)
 
     def running() -> bool:
-        items = kubectl_json(r.cluster, "get", "pods", "-l", "app=web")["items"]
+        items = get_json(r.cluster, "get", "pods", "-l", "app=web")["items"]
         return len(items) == len(r.pods) and all(
             p["status"].get("podIP") and p["status"].get("phase") == "Running"
             for p in items
@@ -116,7 +117,7 @@ def cross_node_ping(r: Reproduction) -> tuple[str, str]:
 
     Raises :class:`PodsOnOneNode` when the pods do not span two nodes: "pods reach
     each other" must never pass without a packet crossing nodes."""
-    items = kubectl_json(r.cluster, "get", "pods", "-l", "app=web")["items"]
+    items = get_json(r.cluster, "get", "pods", "-l", "app=web")["items"]
     by_node: dict[str, dict[str, Any]] = {}
     for p in items:
         by_node.setdefault(p["spec"]["nodeName"], p)
@@ -134,7 +135,7 @@ def cross_node_ping(r: Reproduction) -> tuple[str, str]:
 
 
 def reboot_a_worker(r: Reproduction) -> Node:
-    items = kubectl_json(r.cluster, "get", "pods", "-l", "app=web")["items"]
+    items = get_json(r.cluster, "get", "pods", "-l", "app=web")["items"]
     target = r.cluster.node(items[0]["spec"]["nodeName"])
     target.reboot()
     r.rebooted = target.name
@@ -144,12 +145,12 @@ def reboot_a_worker(r: Reproduction) -> Node:
 def wait_for_sandbox_error(r: Reproduction, timeout: float = 60.0) -> str:
     on_node = {
         p["metadata"]["name"]
-        for p in kubectl_json(r.cluster, "get", "pods", "-l", "app=web")["items"]
+        for p in get_json(r.cluster, "get", "pods", "-l", "app=web")["items"]
         if p["spec"]["nodeName"] == r.rebooted
     }
 
     def event() -> str:
-        items = kubectl_json(
+        items = get_json(
             r.cluster,
             "get",
             "events",
@@ -183,7 +184,7 @@ def explain(r: Reproduction) -> None:
 
 def cluster_residue(r: Reproduction) -> None:
     """What ``kubectl delete -f`` left in the API (fact: flannel-footprint.md §7)."""
-    for node in kubectl_json(r.cluster, "get", "nodes")["items"]:
+    for node in get_json(r.cluster, "get", "nodes")["items"]:
         name = node["metadata"]["name"]
         prefix = "flannel.alpha.coreos.com/"
         keys = sorted(

@@ -17,7 +17,8 @@ import yaml
 from harness import checks
 from harness.actions.base import ActionResult, NodeSelector, select, timed
 from harness.actions.cleaner import cniscrub
-from harness.kube import kubectl, kubectl_json
+from harness.kube import kubectl
+from harness.kube_get import get_json
 from harness.providers.base import Cluster, Node
 from harness.wait import WaitTimeout, until
 
@@ -106,9 +107,9 @@ def probe_pods(
 def _settled(cluster: Cluster, probes: list[Probe]) -> bool:
     pods = {
         p["metadata"]["name"]: p
-        for p in kubectl_json(cluster, "get", "pods", "-l", PROBE_LABEL)["items"]
+        for p in get_json(cluster, "get", "pods", "-l", PROBE_LABEL)["items"]
     }
-    events = kubectl_json(cluster, "get", "events", "-n", "default")["items"]
+    events = get_json(cluster, "get", "events", "-n", "default")["items"]
     for probe in probes:
         pod = pods.get(probe.pod) or {}
         status = pod.get("status") or {}

@@ -24,7 +24,8 @@ from harness.actions.base import ActionResult, NodeSelector, select, timed
 from harness.actions.context import Action, Context, as_mapping, require
 from harness.actions.kubectl import kubectl
 from harness.actions.nodes import gone_from
-from harness.kube import kubectl_json, manifest_workloads
+from harness.kube import manifest_workloads
+from harness.kube_get import get_json
 from harness.providers.base import Cluster
 from harness.wait import WaitTimeout, until
 
@@ -55,10 +56,10 @@ def wait_ready(cluster: Cluster, manifest: Path, timeout: float = 120.0) -> None
 
     def done() -> bool:
         for kind, namespace, name in workloads:
-            obj = kubectl_json(cluster, "get", kind.lower(), name, "-n", namespace)
+            obj = get_json(cluster, "get", kind.lower(), name, "-n", namespace)
             if not _rolled_out(obj):
                 return False
-        nodes = kubectl_json(cluster, "get", "nodes")["items"]
+        nodes = get_json(cluster, "get", "nodes")["items"]
         return bool(nodes) and all(_node_ready(n) for n in nodes)
 
     names = ", ".join(f"{k} {ns}/{n}" for k, ns, n in workloads)

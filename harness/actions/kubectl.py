@@ -24,8 +24,9 @@ from typing import Any
 
 from harness.actions.base import ActionError, ActionResult, select, timed
 from harness.actions.context import Action, Context, as_mapping
-from harness.kube import find_kubectl, kubectl_json
+from harness.kube import find_kubectl
 from harness.kube import kubectl as run_kubectl
+from harness.kube_get import get_json
 from harness.providers.base import Cluster
 from harness.wait import until
 
@@ -163,7 +164,7 @@ def _pod(name: str, node: str) -> dict[str, Any]:
 
 def workload_pods(ctx: Context) -> list[dict[str, Any]]:
     """The scenario's workload pods as the API has them now."""
-    items: list[dict[str, Any]] = kubectl_json(
+    items: list[dict[str, Any]] = get_json(
         ctx.cluster, "get", "pods", "-n", "default", "-l", WORKLOAD_LABEL
     )["items"]
     return items

@@ -31,7 +31,7 @@ from harness.actions.base import (
     timed,
 )
 from harness.actions.context import Action, Context, as_mapping, require
-from harness.kube import kubectl_json
+from harness.kube_get import get_json
 from harness.providers.base import Cluster, CommandError, Node, NodeNotRunning
 from harness.wait import WaitTimeout, until
 
@@ -137,7 +137,7 @@ def _now() -> str:
 def _heard_from(cluster: Cluster, nodes: list[Node], since: str) -> bool:
     names = {n.name for n in nodes}
     fresh = set()
-    for obj in kubectl_json(cluster, "get", "nodes")["items"]:
+    for obj in get_json(cluster, "get", "nodes")["items"]:
         for c in obj["status"].get("conditions") or []:
             if c["type"] == "Ready" and c.get("lastHeartbeatTime", "") >= since:
                 fresh.add(obj["metadata"]["name"])

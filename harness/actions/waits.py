@@ -13,7 +13,7 @@ from typing import Any
 
 from harness.actions.base import ActionResult, NodeSelector, select, timed
 from harness.actions.context import Action, Context, as_mapping, require
-from harness.kube import kubectl_json
+from harness.kube_get import get_json
 from harness.providers.base import Cluster
 from harness.wait import WaitTimeout, until
 
@@ -24,7 +24,7 @@ def _pods(
     args = ["get", "pods", "-n", namespace]
     if selector:
         args += ["-l", selector]
-    items: list[dict[str, Any]] = kubectl_json(cluster, *args)["items"]
+    items: list[dict[str, Any]] = get_json(cluster, *args)["items"]
     return items
 
 
@@ -96,7 +96,7 @@ def _ready_states(cluster: Cluster) -> dict[str, str]:
             ),
             "?",
         )
-        for n in kubectl_json(cluster, "get", "nodes")["items"]
+        for n in get_json(cluster, "get", "nodes")["items"]
     }
 
 
@@ -130,7 +130,7 @@ def nodes_ready(cluster: Cluster, timeout: float = 120.0) -> ActionResult:
                 ),
                 "?",
             )
-            for n in kubectl_json(cluster, "get", "nodes")["items"]
+            for n in get_json(cluster, "get", "nodes")["items"]
         }
 
     return _bounded(

@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.kube import api_get, kubectl_json
+from harness.kube import api_get
+from harness.kube_get import get_json
 from harness.providers.base import Cluster
 from harness.runbook.classify import Delta, classify
 from harness.runbook.result import CLUSTER, PodEvent
@@ -114,7 +115,7 @@ def owned_counts(baseline: Look, installed: Look) -> dict[str, int]:
 
 
 def workload_pods(cluster: Cluster, selector: str) -> Sequence[dict[str, Any]]:
-    items: list[dict[str, Any]] = kubectl_json(
+    items: list[dict[str, Any]] = get_json(
         cluster, "get", "pods", "-A", "-l", selector
     )["items"]
     return items

@@ -21,7 +21,8 @@ from typing import Any, Protocol
 from harness import baseline, flannel_install, matrix
 from harness.actions import expect
 from harness.actions.waits import pods_ready
-from harness.kube import kubectl, kubectl_json
+from harness.kube import kubectl
+from harness.kube_get import get_json
 from harness.providers import make_provider
 from harness.providers.base import Cluster, ClusterSpec, Provider
 from harness.runbook import observe, steps
@@ -255,7 +256,7 @@ def _status(result: StepResult) -> str:
 def _final_pods(v: Validation, cluster: Cluster) -> None:
     cidrs = {
         n["metadata"]["name"]: n["spec"].get("podCIDR", "")
-        for n in kubectl_json(cluster, "get", "nodes")["items"]
+        for n in get_json(cluster, "get", "nodes")["items"]
     }
     for probe in expect.probe_pods(cluster, "all"):
         message = probe.message or _outside(probe.ip, cidrs.get(probe.node, ""))
