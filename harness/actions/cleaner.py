@@ -96,6 +96,7 @@ def cniscrub_cluster(
 KILL_ENV = "CNISCRUB_DEBUG_KILL_AT"  # cniscrub/apply/executor.py
 KILLED = (-signal.SIGKILL, 128 + signal.SIGKILL)  # direct child / through a shell
 JOURNALS = "/var/lib/cniscrub/journal"
+OWN_FILES = ("file /run/cniscrub.lock", "dir /var/lib/cniscrub")
 
 
 def wanted_rc(spec: dict[str, Any]) -> list[int]:
@@ -178,9 +179,14 @@ def _journals(node: Node) -> set[str]:
     return set(out.split())
 
 
+def without_own_files(objects: Mapping[str, str]) -> dict[str, str]:
+    """A node's objects but the cleaner's own: its lock file, rewritten with the
+    holder's pid by every run (``/run/cniscrub.lock``), is not node state it manages."""
+    return {k: v for k, v in objects.items() if not k.startswith(OWN_FILES)}
+
+
 def _state(node: Node) -> dict[str, str]:
-    """The node's objects but the cleaner's own (its lock file)."""
-    return {k: v for k, v in snapshot_node(node).objects.items() if "cniscrub" not in k}
+    return without_own_files(snapshot_node(node).objects)
 
 
 def run_interrupted(ctx: Context, args: Any) -> None:

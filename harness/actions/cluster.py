@@ -14,6 +14,8 @@ the state diff a failed expectation prints.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from harness import baseline as foreign
@@ -24,8 +26,14 @@ from harness.snapshot.state import snapshot_cluster, snapshot_node
 VOLATILE = ("file /run/", "dir /run/", "dir /run")
 
 
-def put_baseline(ctx: Context, extra: str = "", podman_dir: str | None = None) -> None:
-    """The foreign baseline on every node; records ``ctx.baseline`` and the boot script."""
+def put_baseline(
+    ctx: Context,
+    extra: str = "",
+    podman_dir: str | None = None,
+    changes: Sequence[str] = (),
+) -> None:
+    """The foreign baseline on every node; records ``ctx.baseline`` (but the objects
+    matching a ``changes`` regex: those the story itself changes) and the boot script."""
     bare = {n.name: snapshot_node(n).objects for n in ctx.cluster.nodes}
     script = foreign.script(podman_dir) if podman_dir else foreign.script()
     for node in ctx.cluster.nodes:
@@ -37,7 +45,10 @@ def put_baseline(ctx: Context, extra: str = "", podman_dir: str | None = None) -
         change = diff_objects(bare[node.name], now)
         kept = [*change.appeared, *change.changed]
         ctx.baseline[node.name] = {
-            name: now[name] for name in kept if not name.startswith(VOLATILE)
+            name: now[name]
+            for name in kept
+            if not name.startswith(VOLATILE)
+            and not any(re.search(c, name) for c in changes)
         }
     ctx.boot_script = foreign.boot_script() + (f"\n{extra}\n" if extra else "")
 

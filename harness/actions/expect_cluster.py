@@ -10,13 +10,15 @@ pods and their traffic come from :mod:`.expect`):
                     ``contains`` a text), waited for (bounded)
 ``pods_running``    ``true``: a new probe pod starts on every node; ``{prefix}``: the
                     scenario's workload pods named ``prefix-*`` run with IPs
-``pod_network``     each running workload pod's address lies in its node's podCIDR and
-                    its host-side veth hangs on ``bridge``
+``pod_network``     each running workload pod's address lies in its node's podCIDR (or
+                    ``cidr``) and its host-side veth hangs on ``bridge``
 ``cross_node_traffic``  ``true``: a new probe pod reaches one on another node;
                     ``{prefix, via}``: a workload pod pings one on another node (``via``:
                     a link whose tx counter must grow on the sender's node)
 ``api_objects``     API objects ``present``/``absent``/``terminating``
                     (``namespace kube-flannel``, ``clusterrole flannel``)
+``no_api_residue``  none of the CNI's manifest objects is left in the API, and no Node
+                    carries its annotations (:mod:`.residue`)
 ``cleaner_report``  the last ``cniscrub --json`` document of each node: ``planned``
                     actions, ``results`` and ``journal`` (null: none written)
 
@@ -31,13 +33,16 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import yaml
+
 from harness import checks
 from harness.actions import expect as probes
 from harness.actions.context import Action, Context, ExpectationFailed, as_mapping
 from harness.actions.expect_node import CHECKS as NODE_CHECKS
 from harness.actions.kubectl import workload_pods
+from harness.actions.residue import residue
 from harness.actions.wording import manifest_cni_plugin, sandbox_error_pattern
-from harness.kube import kubectl_json
+from harness.kube_get import get_json
 from harness.wait import WaitTimeout, until
 
 Check = Callable[[Context, Any], None]
@@ -78,7 +83,7 @@ def sandbox_error(ctx: Context, arg: Any) -> None:
             for p in workload_pods(ctx)
             if p["spec"].get("nodeName") in nodes
         }
-        events = kubectl_json(
+        events = get_json(
             ctx.cluster,
             "get",
             "events",
@@ -106,7 +111,7 @@ def node_ready(ctx: Context, arg: Any) -> None:
 
     def problem() -> str:
         bad = []
-        for obj in kubectl_json(ctx.cluster, "get", "nodes")["items"]:
+        for obj in get_json(ctx.cluster, "get", "nodes")["items"]:
             if obj["metadata"]["name"] not in nodes:
                 continue
             conditions = obj["status"].get("conditions", [])
@@ -158,16 +163,15 @@ def pod_network(ctx: Context, arg: Any) -> None:
     spec = as_mapping(arg, "bridge")
     cidrs = {
         n["metadata"]["name"]: n["spec"].get("podCIDR")
-        for n in kubectl_json(ctx.cluster, "get", "nodes")["items"]
+        for n in get_json(ctx.cluster, "get", "nodes")["items"]
     }
     problems = []
     for pod in _running(ctx, spec.get("prefix")):
         name, node_name = pod["metadata"]["name"], pod["spec"]["nodeName"]
         ip = pod["status"].get("podIP")
-        if not ip or ipaddress.ip_address(ip) not in ipaddress.ip_network(
-            cidrs[node_name]
-        ):
-            problems.append(f"{name}: ip {ip} outside {node_name}'s {cidrs[node_name]}")
+        cidr = spec.get("cidr") or cidrs[node_name]
+        if not ip or ipaddress.ip_address(ip) not in ipaddress.ip_network(cidr):
+            problems.append(f"{name} on {node_name}: ip {ip} outside {cidr}")
             continue
         node = ctx.node(node_name)
         netns = checks.pod_netns(node, ip)
@@ -225,11 +229,34 @@ def api_objects(ctx: Context, arg: Any) -> None:
     problems += [f"{o} is still there" for o in spec.get("absent", []) if o in present]
     for obj in spec.get("terminating", []):
         kind, _, name = obj.partition(" ")
-        item = kubectl_json(ctx.cluster, "get", kind, name.split("/")[-1], *_ns(name))
+        item = get_json(ctx.cluster, "get", kind, name.split("/")[-1], *_ns(name))
         if not item["metadata"].get("deletionTimestamp"):
             problems.append(f"{obj} is not terminating")
     if problems:
         raise ExpectationFailed("api_objects", "\n".join(problems))
+
+
+def no_api_residue(ctx: Context, arg: Any) -> None:
+    """Waited for (bounded): a deleted namespace goes once the namespace controller
+    has emptied it."""
+    from harness.actions.install import CNIS
+    from harness.actions.kubectl import manifest_documents
+    from harness.snapshot.cluster import collect
+
+    cni = CNIS[str(arg)]
+    manifest = ctx.path(ctx.values()[cni.manifest_param])
+    objects = []
+    for text in manifest_documents(manifest.read_text()):
+        meta = yaml.safe_load(text)["metadata"]
+        where = f"{meta['namespace']}/" if meta.get("namespace") else ""
+        objects.append(f"{yaml.safe_load(text)['kind'].lower()} {where}{meta['name']}")
+
+    def problem() -> str:
+        present = collect(ctx.cluster)
+        left = [o for o in objects if o in present] + residue(cni.name, present)
+        return "left in the API: " + ", ".join(left) if left else ""
+
+    _eventually("no_api_residue", problem, DEFAULT_WAIT)
 
 
 def _ns(name: str) -> list[str]:
@@ -268,6 +295,7 @@ CHECKS: dict[str, Check] = {
     "pod_network": pod_network,
     "cross_node_traffic": cross_node_traffic,
     "api_objects": api_objects,
+    "no_api_residue": no_api_residue,
     "cleaner_report": cleaner_report,
 }
 

@@ -15,7 +15,10 @@ the node snapshot. Each check is ``check(ctx, arg)`` and raises
                      both holding the node's ``.1`` gateway)
 ``first_cni_conf``   the file the runtime loads: the lexically first ``*.conf``,
                      ``*.conflist`` or ``*.json`` (fact: harness-anchors.md §5)
-``unchanged_since``  the nodes' objects equal a labelled snapshot's
+``unchanged_since``  the nodes' objects equal a labelled snapshot's (the cleaner's own
+                     lock file aside)
+``objects``          snapshot object names matching each ``present`` regex exist, none
+                     matches an ``absent`` one (``route .* proto 17``)
 
 >>> split_chain("nat FLANNEL-POSTRTG"), split_chain("FLANNEL-FWD")
 (('nat', 'FLANNEL-POSTRTG'), ('filter', 'FLANNEL-FWD'))
@@ -23,10 +26,12 @@ the node snapshot. Each check is ``check(ctx, arg)`` and raises
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from harness import checks
 from harness.actions import expect as probes
+from harness.actions.cleaner import without_own_files
 from harness.actions.context import Context, ExpectationFailed, as_mapping
 from harness.actions.residue import residue
 from harness.providers.base import Node
@@ -192,11 +197,27 @@ def unchanged_since(ctx: Context, arg: Any) -> None:
     for node in _nodes(ctx, {}):
         if node.name in before.nodes:
             change = diff_objects(
-                before.nodes[node.name].objects, snapshot_node(node).objects
+                without_own_files(before.nodes[node.name].objects),
+                without_own_files(snapshot_node(node).objects),
             )
             if change:
                 problems.append(f"{node.name}:\n" + change.text())
     _fail("unchanged_since", problems)
+
+
+def objects(ctx: Context, arg: Any) -> None:
+    spec = ctx.substitute(dict(arg))
+    problems = []
+    for node in _nodes(ctx, spec):
+        names = list(snapshot_node(node).objects)
+        for pattern in spec.get("present", []):
+            if not any(re.search(pattern, n) for n in names):
+                problems.append(f"{node.name}: no object matches {pattern!r}")
+        for pattern in spec.get("absent", []):
+            hits = [n for n in names if re.search(pattern, n)]
+            if hits:
+                problems.append(f"{node.name}: {pattern!r} matches {', '.join(hits)}")
+    _fail("objects", problems)
 
 
 CHECKS = {
@@ -209,4 +230,5 @@ CHECKS = {
     "same_address": same_address,
     "first_cni_conf": first_cni_conf,
     "unchanged_since": unchanged_since,
+    "objects": objects,
 }

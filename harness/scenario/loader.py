@@ -177,7 +177,12 @@ def _build(doc: Document, path: Path) -> Scenario:
     versions = m.get("flannel_versions", "all")
     raw_baseline = c.get("baseline", True)
     baseline = (
-        Baseline(True, raw_baseline.get("podman_dir"), raw_baseline.get("script", ""))
+        Baseline(
+            True,
+            raw_baseline.get("podman_dir"),
+            raw_baseline.get("script", ""),
+            tuple(raw_baseline.get("changes", ())),
+        )
         if isinstance(raw_baseline, dict)
         else Baseline(bool(raw_baseline))
     )

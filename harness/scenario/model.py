@@ -50,6 +50,7 @@ class Baseline:
     enabled: bool = True
     podman_dir: str | None = None  # None: podman's default (/etc/cni/net.d)
     script: str = ""  # the author's own additions, run with bash on every node
+    changes: tuple[str, ...] = ()  # regexes of foreign objects the story changes
 
 
 @dataclass(frozen=True)

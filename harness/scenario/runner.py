@@ -87,7 +87,8 @@ def context(
     """The run's context, with the baseline in place and the ``start`` snapshot."""
     ctx = Context(cluster=cluster, params=dict(params), source=scenario.path, log=log)
     if scenario.baseline.enabled:
-        put_baseline(ctx, scenario.baseline.script, scenario.baseline.podman_dir)
+        b = scenario.baseline
+        put_baseline(ctx, b.script, b.podman_dir, b.changes)
     take_snapshot(ctx, START)
     return ctx
 
