@@ -33,6 +33,27 @@ def parse_json(text: str) -> Rows:
     return data if isinstance(data, list) else []
 
 
+def parse_batch(text: str, count: int) -> list[Rows]:
+    """The ``count`` JSON arrays that ``ip -j -batch`` prints one after another, in
+    order (missing or unreadable ones are empty).
+
+    >>> parse_batch('[{"a": 1}]\\n[]\\n[{"b": 2}', 3)
+    [[{'a': 1}], [], []]
+    """
+    decoder = json.JSONDecoder()
+    out: list[Rows] = []
+    pos, text = 0, text.strip()
+    while len(out) < count and pos < len(text):
+        try:
+            data, pos = decoder.raw_decode(text, pos)
+        except ValueError:
+            break
+        out.append(data if isinstance(data, list) else [])
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    return out + [[] for _ in range(count - len(out))]
+
+
 def link_objects(rows: Rows) -> dict[str, str]:
     out = {}
     for r in rows:

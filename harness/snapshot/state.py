@@ -15,13 +15,15 @@ cluster (API):
 'no change'
 
 ``snapshot_node(node)`` and ``snapshot_cluster(cluster)`` read the state (one command per
-node, one ``kubectl get`` for the API); ``diff(before, after)`` compares by object name.
-A node that is powered off is recorded as unreachable, not as empty.
+node, all nodes at once; one list request per API kind over a kept connection);
+``diff(before, after)`` compares by object name. A node that is powered off is
+recorded as unreachable, not as empty.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from harness.providers.base import Cluster, Node, NodeNotRunning
@@ -58,16 +60,33 @@ class ClusterSnapshot:
 def snapshot_cluster(
     cluster: Cluster, nodes: Iterable[Node] | None = None, api: bool = True
 ) -> ClusterSnapshot:
-    """The state of ``nodes`` (default: all) and, with ``api``, of the API."""
+    """The state of ``nodes`` (default: all) and, with ``api``, of the API.
+
+    Nodes are independent, so they (and the API) are read at the same time, one thread
+    each: the reads wait on processes, not on Python (3 nodes: ~3x faster)."""
+    chosen = list(cluster.nodes if nodes is None else nodes)
     snap = ClusterSnapshot({})
-    for node in cluster.nodes if nodes is None else nodes:
-        try:
-            snap.nodes[node.name] = snapshot_node(node)
-        except NodeNotRunning:
-            snap.unreachable.add(node.name)
-    if api and cluster.kubeconfig is not None:
-        snap.api = api_state.collect(cluster)
+    with ThreadPoolExecutor(max_workers=len(chosen) + 1) as pool:
+        reading = pool.submit(_api, cluster) if api else None
+        for node, result in zip(chosen, pool.map(_reachable, chosen), strict=True):
+            if result is None:
+                snap.unreachable.add(node.name)
+            else:
+                snap.nodes[node.name] = result
+        snap.api = reading.result() if reading else None
     return snap
+
+
+def _reachable(node: Node) -> NodeSnapshot | None:
+    """``node``'s snapshot, None when it is powered off."""
+    try:
+        return snapshot_node(node)
+    except NodeNotRunning:
+        return None
+
+
+def _api(cluster: Cluster) -> dict[str, str] | None:
+    return api_state.collect(cluster) if cluster.kubeconfig is not None else None
 
 
 @dataclass
