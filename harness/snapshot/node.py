@@ -32,10 +32,12 @@ DIGEST_MAX = 262144  # bytes; bigger files are fingerprinted by size and mtime
 
 # Fewer processes is what makes a snapshot cheap (~2 ms CPU each on this machine, and
 # a look reads every node after every step): one ``ip -batch`` reads links, addresses,
-# routes of both families and neighbours (4 processes fewer), and sysctls, lease
-# owners and the legacy-table checks use the shell's ``read`` instead of ``cat``,
-# ``head`` and ``grep``. Measured on a node of a 3-node Flannel cluster: 27 -> 15
-# execs and 39 -> 21 forks; the script 52 -> 24 ms, a node's snapshot 68 -> 35 ms.
+# routes of both families and neighbours (4 processes fewer); sysctls, lease owners
+# and the legacy-table checks use the shell's ``read`` instead of ``cat``, ``head`` and
+# ``grep``; one ``find`` lists the files and runs ``md5sum`` (find flushes its own
+# lines before it runs a command, so lines stay whole). Measured on a node of a 3-node
+# Flannel cluster: 27 -> 14 execs, 39 -> 20 forks; the script ~52 -> ~24 ms, a node's
+# snapshot (with its nsenter) ~68 -> ~35 ms, the same objects.
 IP_BATCH = (  # one JSON array each, in this order
     "link show",
     "addr show",
@@ -57,8 +59,8 @@ s nft; nft list ruleset 2>/dev/null
 s ipsets; ipset list -n 2>/dev/null
 s sysctls; for k in SYSCTLS; do
   first /proc/sys/$k && printf '%s=%s\n' "$k" "$v"; done
-s files; find ROOTS PRUNES -printf '%y %m %s %T@ %p\n' 2>/dev/null
-s digests; find ROOTS PRUNES -type f -size -DIGESTc -exec md5sum {} + 2>/dev/null
+s files; find ROOTS PRUNES -printf '%y %m %s %T@ %p\n' -type f -size -DIGESTc \
+  -exec md5sum {} + 2>/dev/null
 s leases; for f in /var/lib/cni/networks/*/*; do
   case "${f##*/}" in *.*.*.*|*:*) first "$f"; printf '%s %s\n' "$f" "$v";; esac
 done 2>/dev/null
@@ -127,7 +129,7 @@ def collect(node: Node) -> NodeSnapshot:
     for line in raw.get("sysctls", "").splitlines():
         key, _, value = line.partition("=")
         snap.objects[f"sysctl {key.replace('/', '.')}"] = value
-    snap.objects.update(files.objects(raw.get("files", ""), raw.get("digests", "")))
+    snap.objects.update(files.objects(*files.split_digests(raw.get("files", ""))))
     snap.leases = files.leases(raw.get("leases", ""))
     return snap
 
