@@ -32,10 +32,12 @@ class Quiet:
 def one(nodes: int) -> dict[str, float]:
     start = time.perf_counter()
     snapshots = 0.0
+    looks = 0
     original = runner.observe.Observer.look
 
     def timed_look(self: runner.observe.Observer) -> runner.observe.Look:
-        nonlocal snapshots
+        nonlocal snapshots, looks
+        looks += 1
         t = time.perf_counter()
         try:
             return original(self)
@@ -56,6 +58,7 @@ def one(nodes: int) -> dict[str, float]:
     return {
         "total": total,
         "snapshots": snapshots,
+        "looks": float(looks),
         "steps": steps,
         **v.timings,
         "exit": float(int(v.verdict)),
@@ -88,6 +91,11 @@ def main() -> None:
         print(
             f"{key:<12}{statistics.median(values):>10.2f}{min(values):>10.2f}{max(values):>10.2f}"
         )
+    per_look = statistics.median(r["snapshots"] / max(r["looks"], 1) for r in runs)
+    print(
+        f"looks: {int(runs[0]['looks'])} per run (every node and the API), "
+        f"{per_look * 1000:.0f} ms each (median)"
+    )
     share = statistics.median(r["snapshots"] / r["total"] for r in runs)
     print(
         f"snapshots: {share:.1%} of the end-to-end time (target < 10 %); "
