@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.providers import make_provider
 from harness.providers.base import ClusterSpec
 from harness.providers.sandbox.holders import marker_env
-from harness.providers.sandbox.provider import SandboxProvider
 from harness.providers.sandbox.state import (
     HOME_ENV,
     MARKER_ENV,
@@ -66,7 +66,7 @@ def _stray(spawn, home: Path) -> subprocess.Popen[bytes]:  # type: ignore[no-unt
 
 def test_gc_leaves_another_homes_live_cluster_and_strays(tmp_path: Path, spawn) -> None:  # type: ignore[no-untyped-def]
     home_a, home_b = tmp_path / "lab-a", tmp_path / "lab-b"
-    lab_a = SandboxProvider(home=home_a, lifetime_owner=os.getpid())
+    lab_a = make_provider("sandbox", home=home_a, lifetime_owner=os.getpid())
     cluster = lab_a.create(ClusterSpec(name="gc-a", nodes=1, control_plane=False))
     try:
         cluster.nodes[0].exec(["sh", "-c", "sleep 300 &"])
@@ -107,7 +107,7 @@ def test_gc_leaves_a_cluster_whose_lock_is_held(tmp_path: Path) -> None:
     """A crashed-looking cluster whose lock is held is being worked on (``up`` before
     its processes are recorded, ``down``, a reboot): gc leaves it; once free, removes it."""
     owner = subprocess.Popen(["sleep", "300"])
-    lab = SandboxProvider(home=tmp_path, lifetime_owner=owner.pid)
+    lab = make_provider("sandbox", home=tmp_path, lifetime_owner=owner.pid)
     lab.create(ClusterSpec(name="gc-busy", nodes=1, control_plane=False))
     try:
         owner.kill()
