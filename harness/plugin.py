@@ -26,6 +26,7 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import os
+import shutil
 import signal
 import uuid
 from collections.abc import Callable, Iterator
@@ -39,6 +40,7 @@ from harness import matrix
 from harness.matrix_params import parametrize_matrix
 from harness.providers import PROVIDERS, ProviderError, make_provider, provider_class
 from harness.providers.base import Cluster, ClusterSpec, Provider
+from harness.providers.sandbox.state import DEFAULT_HOME, HOME_ENV
 from harness.realflannel import pytest_option as flannel_impl
 from harness.scenario.collect import pytest_collect_file as collect_scenario_file
 from harness.scenario.timing import ScenarioTimes
@@ -96,9 +98,35 @@ def pytest_configure(config: pytest.Config) -> None:
     for line in MARKERS:
         config.addinivalue_line("markers", line)
     config.pluginmanager.register(ScenarioTimes(), "cniscrub-scenario-times")
+    _lab_home_per_xdist_worker()
     flannel_impl.configure(config)
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    home = _worker_home()
+    if home is not None and not _keep(config):
+        clusters = home / "clusters"
+        if not clusters.is_dir() or not any(clusters.iterdir()):
+            shutil.rmtree(home, ignore_errors=True)
+
+
+def _worker_home() -> Path | None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    home = os.environ.get(HOME_ENV, "")
+    return Path(home) if worker and home.endswith(f"-{worker}") else None
+
+
+def _lab_home_per_xdist_worker() -> None:
+    """Under pytest-xdist (``-n 2``) each worker gets its own sandbox state root, the
+    chosen one plus ``-gwN``: two workers' clusters, images and ``gc`` never meet.
+    Subprocesses (``cniscrub-lab``) inherit it. The root goes at the worker's end
+    unless it still holds clusters (``--keep-cluster``)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and _worker_home() is None:
+        home = os.environ.get(HOME_ENV) or str(DEFAULT_HOME)
+        os.environ[HOME_ENV] = f"{home.rstrip('/')}-{worker}"
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -218,3 +218,21 @@ def test_random_order_seed_is_printed_even_with_q(pytester: pytest.Pytester) -> 
     pytester.makepyfile("def test_a():\n    pass\n")
     result = pytester.runpytest("-q", "-p", "randomly", "--randomly-seed=7")
     result.stdout.fnmatch_lines(["random test order: --randomly-seed=7 replays it*"])
+
+
+def test_each_xdist_worker_gets_its_own_lab_home(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from harness import plugin
+
+    monkeypatch.setenv("CNISCRUB_LAB_HOME", str(tmp_path / "lab"))
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    plugin._lab_home_per_xdist_worker()
+    assert plugin._worker_home() is None  # no xdist: the chosen home, unchanged
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
+    plugin._lab_home_per_xdist_worker()
+    plugin._lab_home_per_xdist_worker()  # once only, never "-gw1-gw1"
+    assert plugin._worker_home() == tmp_path / "lab-gw1"
+    monkeypatch.delenv("CNISCRUB_LAB_HOME")
+    plugin._lab_home_per_xdist_worker()
+    assert plugin._worker_home() == Path("/run/cniscrub-lab-gw1")
