@@ -106,7 +106,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     home = _worker_home()
-    if home is not None and not _keep(config):
+    is_worker = hasattr(config, "workerinput")  # not a pytester run inside a worker
+    if home is not None and is_worker and not _keep(config):
         clusters = home / "clusters"
         if not clusters.is_dir() or not any(clusters.iterdir()):
             shutil.rmtree(home, ignore_errors=True)

@@ -8,11 +8,10 @@ kubelet's event (``FailedCreatePodSandBox``, ``NetworkNotReady``).
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
-
-import yaml
 
 from harness import checks
 from harness.actions.base import ActionResult, NodeSelector, select, timed
@@ -75,7 +74,9 @@ def start_probes(
     event, or ``timeout`` passed (each probe then says where it stands)."""
     run_id = secrets.token_hex(3)
     probes = [Probe(f"probe-{run_id}-{n.name}", n.name, run_id) for n in nodes]
-    docs = yaml.safe_dump_all(_manifest(p.pod, p.node, run_id) for p in probes)
+    # a stream of JSON objects, never PyYAML's dump: kubectl reads YAML 1.2, where a
+    # hex id such as 695e12 that PyYAML leaves unquoted is a number
+    docs = "\n".join(json.dumps(_manifest(p.pod, p.node, run_id)) for p in probes)
     kubectl(cluster, "apply", "-f", "-", input=docs)
     try:
         until(
