@@ -67,6 +67,14 @@ def _manifest(name: str, node: str, run_id: str) -> dict[str, Any]:
     }
 
 
+def probe_manifests(probes: list[Probe]) -> str:
+    """The probes' pods for ``kubectl apply -f -``: a stream of JSON objects, never
+    PyYAML's dump. kubectl reads YAML 1.2, where a hex run id such as ``695e12``
+    (which PyYAML, a YAML 1.1 writer, leaves unquoted) is a number, and the label
+    is refused."""
+    return "\n".join(json.dumps(_manifest(p.pod, p.node, p.run_id)) for p in probes)
+
+
 def start_probes(
     cluster: Cluster, nodes: list[Node], timeout: float = 30.0
 ) -> list[Probe]:
@@ -74,10 +82,7 @@ def start_probes(
     event, or ``timeout`` passed (each probe then says where it stands)."""
     run_id = secrets.token_hex(3)
     probes = [Probe(f"probe-{run_id}-{n.name}", n.name, run_id) for n in nodes]
-    # a stream of JSON objects, never PyYAML's dump: kubectl reads YAML 1.2, where a
-    # hex id such as 695e12 that PyYAML leaves unquoted is a number
-    docs = "\n".join(json.dumps(_manifest(p.pod, p.node, run_id)) for p in probes)
-    kubectl(cluster, "apply", "-f", "-", input=docs)
+    kubectl(cluster, "apply", "-f", "-", input=probe_manifests(probes))
     try:
         until(
             lambda: _settled(cluster, probes),
